@@ -1,0 +1,7 @@
+"""`python -m fiduciary` is the `fiduciary` command."""
+
+import sys
+
+from fiduciary.cli import main
+
+sys.exit(main())

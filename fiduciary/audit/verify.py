@@ -1,0 +1,81 @@
+"""Walk a chain and report the first entry that does not hold."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from fiduciary.audit.chain import GENESIS, AuditEntry, link_hash
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    """`ok` with the number of entries checked, or the first broken entry and why."""
+
+    ok: bool
+    checked: int
+    head_hash: bytes
+    broken_seq: int | None = None
+    reason: str | None = None
+
+
+class ChainVerifier:
+    """Feeds entries one at a time so a chain of any length verifies in constant memory."""
+
+    def __init__(self, public_keys: Mapping[str, bytes]) -> None:
+        self._keys = {kid: Ed25519PublicKey.from_public_bytes(raw) for kid, raw in public_keys.items()}
+        self._prev = GENESIS
+        self._expected_seq = 1
+        self.checked = 0
+        self.failure: tuple[int, str] | None = None
+
+    def feed(self, entry: AuditEntry) -> bool:
+        """Check one entry; returns False (and records why) at the first broken one."""
+        if self.failure is not None:
+            return False
+        reason = self._check(entry)
+        if reason is not None:
+            self.failure = (entry.body.seq, reason)
+            return False
+        self._prev = entry.entry_hash
+        self._expected_seq += 1
+        self.checked += 1
+        return True
+
+    def _check(self, entry: AuditEntry) -> str | None:
+        if entry.body.seq != self._expected_seq:
+            return f"sequence jumps from {self._expected_seq - 1} to {entry.body.seq} (entry missing or inserted)"
+        if entry.prev_hash != self._prev:
+            return "previous-hash link does not match the entry before it (reordered, inserted or deleted)"
+        try:
+            recomputed = link_hash(entry.prev_hash, entry.body.canonical())
+        except ValueError:
+            return "entry body is not valid canonical JSON"
+        if recomputed != entry.entry_hash:
+            return "entry hash does not match its content (edited)"
+        key = self._keys.get(entry.kid)
+        if key is None:
+            return f"signed with unknown key {entry.kid}"
+        try:
+            key.verify(entry.signature, entry.entry_hash)
+        except InvalidSignature:
+            return "signature does not verify"
+        return None
+
+    def report(self) -> VerifyReport:
+        if self.failure is None:
+            return VerifyReport(True, self.checked, self._prev)
+        seq, reason = self.failure
+        return VerifyReport(False, self.checked, self._prev, seq, reason)
+
+
+def verify_chain(entries: Iterable[AuditEntry], public_keys: Mapping[str, bytes]) -> VerifyReport:
+    """Verify a whole chain, in order, from its genesis."""
+    verifier = ChainVerifier(public_keys)
+    for entry in entries:
+        if not verifier.feed(entry):
+            break
+    return verifier.report()

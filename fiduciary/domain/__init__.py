@@ -1,0 +1,1 @@
+"""Types shared by every stage: money, ids, intents, decisions, states, errors, limits, clock."""

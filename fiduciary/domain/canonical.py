@@ -1,0 +1,62 @@
+"""RFC 8785 (JCS) canonical JSON for the values fiduciary hashes and signs.
+
+Only `None`, `bool`, `int`, `str`, lists and string-keyed dicts are accepted: floats are
+refused outright, so a hash never depends on how a number happens to be printed. Integers
+must be exact in an IEEE double (|n| < 2**53), as RFC 8785 readers require.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+
+_INT_LIMIT = 2**53
+
+
+def _check(value: object, depth: int = 0) -> None:
+    if depth > 32:
+        raise ValueError("value nests too deeply for canonical JSON")
+    if value is None or isinstance(value, bool | str):
+        return
+    if isinstance(value, bytes | bytearray | float):
+        raise ValueError(f"canonical JSON refuses {type(value).__name__}")
+    if isinstance(value, int):
+        if abs(value) >= _INT_LIMIT:
+            raise ValueError("integer is not exact in canonical JSON")
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError("canonical JSON keys are strings")
+            _check(item, depth + 1)
+        return
+    if isinstance(value, Sequence):
+        for item in value:
+            _check(item, depth + 1)
+        return
+    raise ValueError(f"canonical JSON refuses {type(value).__name__}")
+
+
+def _utf16_key(key: str) -> bytes:
+    return key.encode("utf-16-be", "surrogatepass")
+
+
+def _sorted(value: object) -> object:
+    if isinstance(value, Mapping):
+        return {key: _sorted(value[key]) for key in sorted(value, key=_utf16_key)}
+    if isinstance(value, list | tuple):
+        return [_sorted(item) for item in value]
+    return value
+
+
+def canonical_json(value: object) -> bytes:
+    """The RFC 8785 serialisation of `value`, as UTF-8 bytes."""
+    _check(value)
+    text = json.dumps(_sorted(value), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.encode("utf-8")
+
+
+def digest(value: object) -> str:
+    """SHA-256 of the canonical JSON of `value`, hex."""
+    return hashlib.sha256(canonical_json(value)).hexdigest()

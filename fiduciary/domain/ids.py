@@ -1,0 +1,51 @@
+"""Identifiers and secrets that say what they are by their prefix.
+
+`txn_` transaction, `mdt_` mandate, `apr_` approval, `agt_` agent, `org_`/`prj_` tenant,
+`ref_` the reference of one call (what an operator looks up in the audit chain) and
+`fid_agent_` an agent token. Tokens are shown once and stored only as a hash.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from enum import StrEnum
+
+from fiduciary.domain import limits
+
+
+class Prefix(StrEnum):
+    ORG = "org"
+    PROJECT = "prj"
+    AGENT = "agt"
+    TRANSACTION = "txn"
+    MANDATE = "mdt"
+    APPROVAL = "apr"
+    REFERENCE = "ref"
+    KILL_SWITCH = "ks"
+
+
+AGENT_TOKEN_PREFIX = "fid_agent_"  # noqa: S105 (a prefix, not a secret)
+
+
+def new_id(prefix: Prefix) -> str:
+    """A fresh random identifier such as `txn_5gq2...` (128 random bits, lower-case base32)."""
+    raw = secrets.token_bytes(limits.id_random_bytes)
+    return f"{prefix}_{base64.b32encode(raw).decode().rstrip('=').lower()}"
+
+
+def new_agent_token() -> str:
+    """A fresh bearer token for an agent; the caller shows it once and stores `token_hash`."""
+    return AGENT_TOKEN_PREFIX + secrets.token_urlsafe(limits.agent_token_bytes)
+
+
+def token_hash(token: str) -> str:
+    """The stored form of a token: SHA-256, hex. Tokens carry 256 random bits, so no salt is needed."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def same_secret(a: str, b: str) -> bool:
+    """Constant-time comparison of two secrets or hashes."""
+    return hmac.compare_digest(a.encode(), b.encode())

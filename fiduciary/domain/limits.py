@@ -1,0 +1,88 @@
+"""Every bound in fiduciary, named with its unit last.
+
+Nothing in the project is unbounded: a string, a list, a loop, a retry, a wait or a
+request body takes its limit from here, so a reviewer finds all of them in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Money at the edge.
+amount_integer_digits_max: Final = 15
+"""Digits before the decimal point of a major-unit amount string."""
+amount_chars_max: Final = 32
+amount_minor_max: Final = 10**15
+"""Largest amount in minor units; below 2**53 so every amount is exact in JSON readers."""
+
+# Free text an agent sends.
+purpose_chars_max: Final = 500
+counterparty_chars_max: Final = 200
+memo_chars_max: Final = 500
+category_chars_max: Final = 64
+idempotency_key_chars_max: Final = 128
+metadata_entries_max: Final = 16
+metadata_key_chars_max: Final = 64
+metadata_value_chars_max: Final = 256
+reason_chars_max: Final = 500
+
+# Reads.
+list_page_size_max: Final = 100
+list_page_size_default: Final = 20
+
+# Tokens and identifiers.
+agent_token_bytes: Final = 32
+token_chars_max: Final = 256
+id_random_bytes: Final = 16
+
+# Mandates.
+mandate_ttl_seconds: Final = 300
+"""Lifetime of a closed mandate: long enough to dispatch, short enough to be useless if stolen."""
+mandate_ttl_seconds_max: Final = 900
+mandate_clock_skew_seconds: Final = 5
+open_mandate_constraint_list_max: Final = 100
+
+# Approvals.
+approval_ttl_seconds: Final = 24 * 3600
+"""An approval that nobody decides within this time expires: silence is not consent."""
+
+# Policies.
+policy_file_bytes_max: Final = 256 * 1024
+policy_rules_max: Final = 500
+policy_list_entries_max: Final = 1000
+
+# Rails.
+rail_timeout_ms: Final = 10_000
+rail_attempts_max: Final = 3
+rail_backoff_base_ms: Final = 100
+rail_backoff_cap_ms: Final = 2_000
+rail_reconcile_attempts_max: Final = 5
+
+# Storage.
+db_busy_timeout_ms: Final = 10_000
+audit_payload_bytes_max: Final = 64 * 1024
+audit_verify_batch_rows: Final = 1_000
+resume_transactions_max: Final = 10_000
+
+# Injection screening.
+injection_text_chars_max: Final = 100_000
+"""Longest text the scorer reads; longer input is truncated for scoring and flagged."""
+injection_decode_depth_max: Final = 2
+"""How many times an embedded base64/hex/percent run is decoded and rescanned."""
+injection_decoded_chars_max: Final = 20_000
+"""Decoded characters rescanned per text, over all payloads and depths."""
+injection_decode_runs_max: Final = 32
+"""Candidate encoded runs tried per text at each depth; a flood of look-alike runs stops here."""
+injection_payloads_max: Final = 16
+"""Decoded payloads rescanned per text, over all depths."""
+injection_custom_patterns_max: Final = 200
+injection_custom_pattern_chars_max: Final = 500
+injection_custom_pattern_mem_bytes_max: Final = 1024 * 1024
+"""Memory RE2 may use to compile one organisation pattern (its default is 8 MiB)."""
+injection_custom_id_chars_max: Final = 64
+injection_custom_family_chars_max: Final = 32
+injection_rule_occurrences_max: Final = 8
+"""Occurrences of a rule's first part tried when checking its other parts nearby."""
+
+# HTTP surface.
+http_request_body_bytes_max: Final = 1024 * 1024

@@ -1,0 +1,69 @@
+"""Mandates: standing authority an operator grants (open) and one-payment authority the gate signs (closed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OpenTerms:
+    """The constraints of an open mandate. `None` in a list field means "any"."""
+
+    currency: str
+    max_per_use_minor: int
+    total_cap_minor: int
+    tools: tuple[str, ...]
+    purpose: str
+    max_uses: int | None = None
+    counterparties: tuple[str, ...] | None = None
+    categories: tuple[str, ...] | None = None
+    countries: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        assert 0 < self.max_per_use_minor <= self.total_cap_minor, "per-use max within the total cap"
+        assert self.max_uses is None or self.max_uses > 0, "max uses is positive"
+
+
+@dataclass(frozen=True, slots=True)
+class OpenMandate:
+    mandate_id: str
+    org_id: str
+    project_id: str
+    agent_id: str
+    not_before: datetime
+    expires_at: datetime
+    terms: OpenTerms
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedTerms:
+    """Exactly one payment: amount, counterparty, idempotency key and the authority it descends from."""
+
+    transaction_id: str
+    tool: str
+    amount_minor: int
+    currency: str
+    counterparty: str
+    idempotency_key: str
+    args_hash: str
+    parent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedMandate:
+    mandate_id: str
+    org_id: str
+    project_id: str
+    agent_id: str
+    issued_at: datetime
+    expires_at: datetime
+    terms: ClosedTerms
+
+
+@dataclass(frozen=True, slots=True)
+class MandateUsage:
+    """How much of an open mandate is spent, as counted by the store."""
+
+    uses: int
+    used_minor: int

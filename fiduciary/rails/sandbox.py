@@ -1,0 +1,88 @@
+"""The sandbox rail: a real, durable, idempotent payment network that moves play money.
+
+It keeps its own ledger (an append-only JSON-lines file, locked and fsynced per write) apart
+from fiduciary's database, as a real network would. Counterparties ending in one of these
+suffixes exercise the failure paths:
+
+- `@reject.sandbox`: the rail refuses the payment; nothing moves.
+- `@timeout.sandbox`: the rail records the payment but its answer is lost (outcome unknown);
+  a later `lookup` finds it settled.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import secrets
+from dataclasses import asdict
+from pathlib import Path
+from typing import TextIO
+
+import anyio
+
+from fiduciary.domain.clock import Clock, iso
+from fiduciary.domain.errors import RailRejected, RailTimeout
+from fiduciary.rails.base import Direction, RailReceipt, RailRequest
+
+REJECT_SUFFIX = "@reject.sandbox"
+TIMEOUT_SUFFIX = "@timeout.sandbox"
+
+
+class SandboxRail:
+    name = "sandbox"
+
+    def __init__(self, ledger_path: Path, clock: Clock) -> None:
+        self._path = ledger_path
+        self._clock = clock
+
+    async def dispatch(self, request: RailRequest) -> RailReceipt:
+        if request.counterparty.endswith(REJECT_SUFFIX):
+            raise RailRejected("counterparty_rejected", "the sandbox rail refused this counterparty")
+        receipt = await anyio.to_thread.run_sync(self._record, request)
+        if request.counterparty.endswith(TIMEOUT_SUFFIX):
+            raise RailTimeout("the sandbox rail did not answer in time")
+        return receipt
+
+    async def lookup(self, idempotency_key: str) -> RailReceipt | None:
+        return await anyio.to_thread.run_sync(self._find, idempotency_key)
+
+    def _record(self, request: RailRequest) -> RailReceipt:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "r+", encoding="utf-8") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            existing = _scan(handle, request.idempotency_key)
+            if existing is not None:
+                return existing
+            receipt = RailReceipt(
+                rail=self.name,
+                rail_reference="sbx_" + secrets.token_hex(12),
+                idempotency_key=request.idempotency_key,
+                direction=request.direction,
+                amount_minor=request.amount_minor,
+                currency=request.currency,
+                counterparty=request.counterparty,
+                settled_at=iso(self._clock.now()),
+            )
+            handle.write(json.dumps(asdict(receipt), sort_keys=True) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+            return receipt
+
+    def _find(self, idempotency_key: str) -> RailReceipt | None:
+        if not self._path.exists():
+            return None
+        with self._path.open(encoding="utf-8") as handle:
+            fcntl.flock(handle, fcntl.LOCK_SH)
+            return _scan(handle, idempotency_key)
+
+
+def _scan(handle: TextIO, idempotency_key: str) -> RailReceipt | None:
+    handle.seek(0)
+    while line := handle.readline():
+        record = json.loads(line)
+        if record["idempotency_key"] == idempotency_key:
+            record["direction"] = Direction(record["direction"])
+            return RailReceipt(**record)
+    return None

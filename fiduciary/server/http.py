@@ -1,0 +1,95 @@
+"""The HTTP surface: Streamable HTTP at `/mcp`, SSE at `/sse`, and `/healthz`.
+
+Agents authenticate with their token as a bearer token; an unknown token gets 401 and an
+entry in the platform audit chain. One runtime (store, gate) serves every connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from mcp.server.auth.provider import AccessToken
+from mcp.server.auth.settings import AuthSettings
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from fiduciary.domain import limits
+from fiduciary.domain.ids import Prefix, new_id
+from fiduciary.runtime import Runtime, open_runtime
+from fiduciary.server.agent_plane import AgentPlane
+from fiduciary.settings import Settings
+
+AGENT_SCOPE = "agent"
+
+
+class _Shared:
+    """The one runtime the host app opens and every MCP session borrows."""
+
+    def __init__(self) -> None:
+        self.runtime: Runtime | None = None
+
+    def get(self) -> Runtime:
+        assert self.runtime is not None, "the HTTP app's lifespan opens the runtime first"
+        return self.runtime
+
+    @asynccontextmanager
+    async def borrow(self) -> AsyncIterator[Runtime]:
+        yield self.get()
+
+
+class AgentTokenVerifier:
+    """Maps a bearer token to its agent; the SDK answers 401 when this returns None."""
+
+    def __init__(self, shared: _Shared) -> None:
+        self._shared = shared
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        caller = await self._shared.get().gate.authenticate(token, tool="http", reference=new_id(Prefix.REFERENCE))
+        if caller is None:
+            return None
+        return AccessToken(token=token, client_id=caller.agent_id, scopes=[AGENT_SCOPE], subject=caller.agent_id)
+
+
+def build_http_app(settings: Settings, *, host: str, port: int) -> Starlette:
+    """The ASGI app `fiduciary serve --http` runs; tests run it under uvicorn on 127.0.0.1."""
+    shared = _Shared()
+    base = f"http://{host}:{port}"
+    # Strings, validated by the model: a URL object would gain a trailing slash.
+    auth = AuthSettings.model_validate(
+        {
+            "issuer_url": base,
+            "resource_server_url": f"{base}/mcp",
+            "required_scopes": [AGENT_SCOPE],
+            "validate_token_resource": False,  # the verifier binds each token to an agent of this server
+        }
+    )
+    plane = AgentPlane(shared.borrow, token_verifier=AgentTokenVerifier(shared), auth=auth)
+    body_max = limits.http_request_body_bytes_max
+    mcp_app = plane.streamable_http_app(host=host, max_request_body_size=body_max)
+    sse_app = plane.sse_app(host=host, max_request_body_size=body_max)
+
+    async def healthz(request: Request) -> JSONResponse:
+        runtime = shared.get()
+        await runtime.store.read.org_ids()  # the database answers
+        return JSONResponse({"status": "ok"})
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with open_runtime(settings) as runtime:
+            shared.runtime = runtime
+            async with plane.session_manager.run():
+                yield
+            shared.runtime = None
+
+    # The inner apps route on the full path, so each is attached by exact route, not mounted.
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/mcp", mcp_app),
+        Route("/.well-known/oauth-protected-resource/mcp", mcp_app),
+        Route("/sse", sse_app),
+        Route("/messages/", sse_app),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

@@ -1,0 +1,276 @@
+"""Reads, shared by the reader connection and by the writer inside its transaction.
+
+Every read that touches tenant data takes the org and project (and, for agent-plane reads,
+the agent): no query can reach into another tenant by id alone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from fiduciary.audit.chain import AuditEntry, EntryBody
+from fiduciary.domain import limits
+from fiduciary.domain.clock import iso
+from fiduciary.domain.intents import AgentRef
+from fiduciary.domain.states import IN_FLIGHT, TxState
+from fiduciary.mandates.keys import KeyPurpose, SealedKey
+from fiduciary.store.rows import (
+    AgentRow,
+    ApprovalRow,
+    ClosedMandateRow,
+    KillSwitchRow,
+    OpenMandateRow,
+    PolicyRow,
+    TransactionRow,
+)
+from fiduciary.wallets import Wallet
+
+_SPENDING_STATES = tuple(
+    s.value
+    for s in (
+        TxState.AUTHORIZED,
+        TxState.HELD,
+        TxState.DISPATCHING,
+        TxState.UNKNOWN,
+        TxState.SETTLED,
+        TxState.ROLLING_BACK,
+    )
+)
+
+
+def _marks(values: Sequence[object]) -> str:
+    """Placeholders for an IN list: only `?` marks are ever interpolated into SQL (hence the S608 waivers)."""
+    return ",".join("?" for _ in values)
+
+
+class Queries:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def _one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        async with self._conn.execute(sql, tuple(params)) as cursor:
+            row: aiosqlite.Row | None = await cursor.fetchone()
+            return row
+
+    async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._conn.execute(sql, tuple(params)) as cursor:
+            return list(await cursor.fetchall())
+
+    # Tenants, agents, keys.
+
+    async def org_ids(self) -> list[str]:
+        return [row["org_id"] for row in await self._all("SELECT org_id FROM orgs ORDER BY created_at")]
+
+    async def project_exists(self, org_id: str, project_id: str) -> bool:
+        sql = "SELECT 1 FROM projects WHERE org_id = ? AND project_id = ?"
+        return await self._one(sql, (org_id, project_id)) is not None
+
+    async def agent_by_token_hash(self, token_hash: str) -> AgentRow | None:
+        row = await self._one("SELECT * FROM agents WHERE token_hash = ?", (token_hash,))
+        return None if row is None else _agent(row)
+
+    async def agent(self, agent_id: str) -> AgentRow | None:
+        row = await self._one("SELECT * FROM agents WHERE agent_id = ?", (agent_id,))
+        return None if row is None else _agent(row)
+
+    async def agents(self) -> list[AgentRow]:
+        return [_agent(row) for row in await self._all("SELECT * FROM agents ORDER BY created_at")]
+
+    async def sealed_keys(self, org_id: str, purpose: KeyPurpose) -> list[SealedKey]:
+        """The org's keys for `purpose`, newest first; retired keys still verify but never sign."""
+        sql = (
+            "SELECT kid, purpose, public_key, private_key_enc FROM org_keys "
+            "WHERE org_id = ? AND purpose = ? ORDER BY retired_at IS NOT NULL, created_at DESC"
+        )
+        rows = await self._all(sql, (org_id, purpose.value))
+        return [SealedKey(r["kid"], KeyPurpose(r["purpose"]), r["public_key"], r["private_key_enc"]) for r in rows]
+
+    async def public_keys(self, org_id: str, purpose: KeyPurpose) -> dict[str, bytes]:
+        return {key.kid: key.public_key for key in await self.sealed_keys(org_id, purpose)}
+
+    # Wallets.
+
+    async def wallet(self, caller: AgentRef, currency: str) -> Wallet | None:
+        sql = "SELECT * FROM wallets WHERE org_id = ? AND project_id = ? AND agent_id = ? AND currency = ?"
+        row = await self._one(sql, (caller.org_id, caller.project_id, caller.agent_id, currency))
+        return None if row is None else Wallet(row["currency"], row["available_minor"], row["held_minor"])
+
+    async def wallets(self, caller: AgentRef) -> list[Wallet]:
+        sql = "SELECT * FROM wallets WHERE org_id = ? AND project_id = ? AND agent_id = ? ORDER BY currency"
+        rows = await self._all(sql, (caller.org_id, caller.project_id, caller.agent_id))
+        return [Wallet(r["currency"], r["available_minor"], r["held_minor"]) for r in rows]
+
+    async def ledger_sums(self, caller: AgentRef, currency: str) -> dict[str, int]:
+        """Total of each ledger kind for one wallet: what `replay` and tests reconcile against."""
+        sql = (
+            "SELECT kind, SUM(amount_minor) AS total FROM ledger WHERE org_id = ? AND project_id = ? "
+            "AND agent_id = ? AND currency = ? GROUP BY kind"
+        )
+        rows = await self._all(sql, (caller.org_id, caller.project_id, caller.agent_id, currency))
+        return {row["kind"]: row["total"] for row in rows}
+
+    async def transaction_ledger(self, org_id: str, project_id: str, transaction_id: str) -> dict[str, int]:
+        """Total of each ledger kind written for one transaction."""
+        sql = (
+            "SELECT kind, SUM(amount_minor) AS total FROM ledger WHERE org_id = ? AND project_id = ? "
+            "AND transaction_id = ? GROUP BY kind"
+        )
+        rows = await self._all(sql, (org_id, project_id, transaction_id))
+        return {row["kind"]: row["total"] for row in rows}
+
+    # Transactions.
+
+    async def transaction(self, org_id: str, project_id: str, transaction_id: str) -> TransactionRow | None:
+        sql = "SELECT * FROM transactions WHERE org_id = ? AND project_id = ? AND transaction_id = ?"
+        row = await self._one(sql, (org_id, project_id, transaction_id))
+        return None if row is None else TransactionRow.from_row(row)
+
+    async def transaction_by_id(self, transaction_id: str) -> TransactionRow | None:
+        """Control-plane lookup by id alone (operators see every tenant they administer)."""
+        row = await self._one("SELECT * FROM transactions WHERE transaction_id = ?", (transaction_id,))
+        return None if row is None else TransactionRow.from_row(row)
+
+    async def agent_transaction(self, caller: AgentRef, transaction_id: str) -> TransactionRow | None:
+        row = await self.transaction(caller.org_id, caller.project_id, transaction_id)
+        return row if row is not None and row.agent_id == caller.agent_id else None
+
+    async def transaction_by_key(self, caller: AgentRef, idempotency_key: str) -> TransactionRow | None:
+        sql = "SELECT * FROM transactions WHERE org_id = ? AND project_id = ? AND agent_id = ? AND idempotency_key = ?"
+        row = await self._one(sql, (caller.org_id, caller.project_id, caller.agent_id, idempotency_key))
+        return None if row is None else TransactionRow.from_row(row)
+
+    async def list_transactions(
+        self, caller: AgentRef, *, limit: int, before: str | None = None, state: str | None = None
+    ) -> list[TransactionRow]:
+        assert 0 < limit <= limits.list_page_size_max
+        sql = "SELECT * FROM transactions WHERE org_id = ? AND project_id = ? AND agent_id = ?"
+        params: list[Any] = [caller.org_id, caller.project_id, caller.agent_id]
+        if before is not None:
+            sql += " AND (created_at, transaction_id) < (SELECT created_at, transaction_id FROM transactions"
+            sql += " WHERE transaction_id = ?)"
+            params.append(before)
+        if state is not None:
+            sql += " AND state = ?"
+            params.append(state)
+        sql += " ORDER BY created_at DESC, transaction_id DESC LIMIT ?"
+        params.append(limit)
+        return [TransactionRow.from_row(row) for row in await self._all(sql, params)]
+
+    async def in_flight(self) -> list[TransactionRow]:
+        """Transactions that may hold or move money and must be resumed after a restart."""
+        states = [s.value for s in IN_FLIGHT | {TxState.APPROVED}]
+        sql = f"SELECT * FROM transactions WHERE state IN ({_marks(states)}) ORDER BY created_at LIMIT ?"  # noqa: S608
+        rows = await self._all(sql, [*states, limits.resume_transactions_max])
+        return [TransactionRow.from_row(row) for row in rows]
+
+    async def spent_since(self, caller: AgentRef, currency: str, since: datetime, tools: Sequence[str]) -> int:
+        """Minor units of `tools` this agent has in flight or settled since `since`."""
+        sql = (
+            "SELECT COALESCE(SUM(amount_minor), 0) AS total FROM transactions WHERE org_id = ? "  # noqa: S608
+            "AND project_id = ? AND agent_id = ? AND currency = ? AND created_at >= ? "
+            f"AND tool IN ({_marks(tools)}) AND state IN ({_marks(_SPENDING_STATES)})"
+        )
+        params = [caller.org_id, caller.project_id, caller.agent_id, currency, iso(since), *tools]
+        row = await self._one(sql, [*params, *_SPENDING_STATES])
+        assert row is not None
+        return int(row["total"])
+
+    async def refunded_total(self, org_id: str, project_id: str, original_transaction_id: str) -> int:
+        """Minor units already refunded (or being refunded) against a charge."""
+        sql = (
+            "SELECT COALESCE(SUM(amount_minor), 0) AS total FROM transactions WHERE org_id = ? "  # noqa: S608
+            f"AND project_id = ? AND original_transaction_id = ? AND state IN ({_marks(_SPENDING_STATES)})"
+        )
+        row = await self._one(sql, [org_id, project_id, original_transaction_id, *_SPENDING_STATES])
+        assert row is not None
+        return int(row["total"])
+
+    # Mandates and approvals.
+
+    async def open_mandates(self, caller: AgentRef) -> list[OpenMandateRow]:
+        sql = "SELECT * FROM open_mandates WHERE org_id = ? AND project_id = ? AND agent_id = ? ORDER BY issued_at"
+        rows = await self._all(sql, (caller.org_id, caller.project_id, caller.agent_id))
+        return [OpenMandateRow(**dict(row)) for row in rows]
+
+    async def open_mandate(self, org_id: str, project_id: str, mandate_id: str) -> OpenMandateRow | None:
+        sql = "SELECT * FROM open_mandates WHERE org_id = ? AND project_id = ? AND mandate_id = ?"
+        row = await self._one(sql, (org_id, project_id, mandate_id))
+        return None if row is None else OpenMandateRow(**dict(row))
+
+    async def closed_mandate(self, org_id: str, project_id: str, transaction_id: str) -> ClosedMandateRow | None:
+        sql = "SELECT * FROM closed_mandates WHERE org_id = ? AND project_id = ? AND transaction_id = ?"
+        row = await self._one(sql, (org_id, project_id, transaction_id))
+        return None if row is None else ClosedMandateRow(**dict(row))
+
+    async def approval(self, approval_id: str) -> ApprovalRow | None:
+        row = await self._one("SELECT * FROM approvals WHERE approval_id = ?", (approval_id,))
+        return None if row is None else ApprovalRow(**dict(row))
+
+    async def approvals(self, *, status: str | None = "pending", limit: int = 100) -> list[ApprovalRow]:
+        sql = "SELECT * FROM approvals"
+        params: list[Any] = []
+        if status is not None:
+            sql += " WHERE status = ?"
+            params.append(status)
+        sql += " ORDER BY requested_at LIMIT ?"
+        return [ApprovalRow(**dict(row)) for row in await self._all(sql, [*params, limit])]
+
+    # Policy and kill switches.
+
+    async def active_policy(self, org_id: str, project_id: str) -> PolicyRow | None:
+        sql = "SELECT * FROM policies WHERE org_id = ? AND project_id = ? ORDER BY version DESC LIMIT 1"
+        row = await self._one(sql, (org_id, project_id))
+        return None if row is None else PolicyRow(**dict(row))
+
+    async def active_kill_switch(self, caller: AgentRef) -> KillSwitchRow | None:
+        """The first unlifted kill switch covering this agent, its project or its org."""
+        sql = (
+            "SELECT * FROM kill_switches WHERE org_id = ? AND lifted_at IS NULL AND ("
+            "(scope = 'agent' AND target = ?) OR (scope = 'project' AND target = ?) OR scope = 'org') "
+            "ORDER BY pulled_at LIMIT 1"
+        )
+        row = await self._one(sql, (caller.org_id, caller.agent_id, caller.project_id))
+        return None if row is None else KillSwitchRow(**dict(row))
+
+    # Audit.
+
+    async def audit_head(self, org_id: str) -> tuple[int, bytes] | None:
+        sql = "SELECT seq, entry_hash FROM audit WHERE org_id = ? ORDER BY seq DESC LIMIT 1"
+        row = await self._one(sql, (org_id,))
+        return None if row is None else (row["seq"], row["entry_hash"])
+
+    async def audit_page(self, org_id: str, *, after_seq: int, limit: int) -> list[AuditEntry]:
+        sql = "SELECT * FROM audit WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+        return [_audit(row) for row in await self._all(sql, (org_id, after_seq, limit))]
+
+    async def audit_by_ref(self, ref: str) -> list[AuditEntry]:
+        rows = await self._all("SELECT * FROM audit WHERE ref = ? ORDER BY org_id, seq", (ref,))
+        return [_audit(row) for row in rows]
+
+    async def audit_by_subject(self, org_id: str, subject: str) -> list[AuditEntry]:
+        sql = "SELECT * FROM audit WHERE org_id = ? AND subject = ? ORDER BY seq"
+        return [_audit(row) for row in await self._all(sql, (org_id, subject))]
+
+
+def _agent(row: aiosqlite.Row) -> AgentRow:
+    return AgentRow(AgentRef(row["org_id"], row["project_id"], row["agent_id"]), row["name"], row["created_at"])
+
+
+def _audit(row: aiosqlite.Row) -> AuditEntry:
+    body = EntryBody(
+        seq=row["seq"],
+        org_id=row["org_id"],
+        project_id=row["project_id"],
+        ts=row["ts"],
+        actor=row["actor"],
+        type=row["type"],
+        subject=row["subject"],
+        ref=row["ref"],
+        payload=json.loads(row["payload"]),
+    )
+    return AuditEntry(body, row["prev_hash"], row["entry_hash"], row["signature"], row["kid"])

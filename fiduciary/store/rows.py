@@ -1,0 +1,154 @@
+"""Typed rows the store hands out. Callers never see a cursor or a tuple."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from fiduciary.domain.intents import AgentRef, PaymentIntent, Tool
+from fiduciary.domain.money import Money
+from fiduciary.domain.states import TxState
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRow:
+    ref: AgentRef
+    name: str
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionRow:
+    """One transaction as persisted."""
+
+    org_id: str
+    project_id: str
+    transaction_id: str
+    agent_id: str
+    tool: Tool
+    state: TxState
+    code: str
+    amount: Money
+    counterparty: str
+    purpose: str
+    category: str | None
+    country: str | None
+    memo: str | None
+    metadata: tuple[tuple[str, str], ...]
+    idempotency_key: str
+    args_hash: str
+    reference: str
+    policy_version: str | None
+    open_mandate_id: str | None
+    closed_mandate_id: str | None
+    approval_id: str | None
+    original_transaction_id: str | None
+    rail: str | None
+    rail_reference: str | None
+    created_at: str
+    updated_at: str
+
+    @property
+    def caller(self) -> AgentRef:
+        return AgentRef(self.org_id, self.project_id, self.agent_id)
+
+    def intent(self) -> PaymentIntent:
+        """The intent this transaction was created from."""
+        return PaymentIntent(
+            caller=self.caller,
+            tool=self.tool,
+            amount=self.amount,
+            counterparty=self.counterparty,
+            purpose=self.purpose,
+            idempotency_key=self.idempotency_key,
+            category=self.category,
+            country=self.country,
+            memo=self.memo,
+            original_transaction_id=self.original_transaction_id,
+            metadata=self.metadata,
+        )
+
+    @classmethod
+    def from_row(cls, row: Any) -> TransactionRow:
+        data = dict(row)
+        amount = Money(data.pop("amount_minor"), data.pop("currency"))
+        metadata = tuple(sorted(json.loads(data.pop("metadata")).items()))
+        return cls(
+            amount=amount,
+            metadata=metadata,
+            tool=Tool(data.pop("tool")),
+            state=TxState(data.pop("state")),
+            **data,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OpenMandateRow:
+    org_id: str
+    project_id: str
+    mandate_id: str
+    agent_id: str
+    token: str
+    status: str
+    uses: int
+    used_minor: int
+    issued_by: str
+    issued_at: str
+    revoked_by: str | None
+    revoked_at: str | None
+    revoked_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedMandateRow:
+    org_id: str
+    project_id: str
+    mandate_id: str
+    transaction_id: str
+    parent_id: str
+    token: str
+    issued_at: str
+    expires_at: str
+    used_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRow:
+    org_id: str
+    project_id: str
+    approval_id: str
+    transaction_id: str
+    args_hash: str
+    policy_version: str
+    rule_id: str | None
+    status: str
+    requested_at: str
+    expires_at: str
+    decided_by: str | None
+    decided_at: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRow:
+    org_id: str
+    project_id: str
+    version: int
+    version_hash: str
+    source: str
+    applied_by: str
+    applied_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class KillSwitchRow:
+    switch_id: str
+    org_id: str
+    scope: str
+    target: str
+    reason: str
+    pulled_by: str
+    pulled_at: str
+    lifted_by: str | None
+    lifted_at: str | None

@@ -1,0 +1,240 @@
+"""Named, ordered migrations. Invariants live here, in the schema, not only in code.
+
+- Balances can never go negative (`CHECK ... >= 0`).
+- A ledger row that holds or debits money must name a closed mandate (`CHECK`), and that
+  mandate must exist in the same tenant (composite foreign key).
+- Every tenant row points into its own org and project through composite foreign keys.
+- The audit chain and the wallet ledger are append-only: triggers abort UPDATE and DELETE.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+_STATES = (
+    "'received','screened','denied','pending_approval','approved','rejected','expired','authorized',"
+    "'held','dispatching','settled','failed','released','unknown','rolling_back','rolled_back'"
+)
+
+INITIAL: Final = f"""
+CREATE TABLE orgs (
+    org_id      TEXT NOT NULL PRIMARY KEY,
+    name        TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE projects (
+    org_id      TEXT NOT NULL REFERENCES orgs(org_id),
+    project_id  TEXT NOT NULL UNIQUE,
+    name        TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (org_id, project_id)
+) STRICT;
+
+CREATE TABLE org_keys (
+    org_id          TEXT NOT NULL REFERENCES orgs(org_id),
+    kid             TEXT NOT NULL,
+    purpose         TEXT NOT NULL CHECK (purpose IN ('audit', 'mandate')),
+    public_key      BLOB NOT NULL CHECK (length(public_key) = 32),
+    private_key_enc BLOB NOT NULL,
+    created_at      TEXT NOT NULL,
+    retired_at      TEXT,
+    PRIMARY KEY (org_id, kid)
+) STRICT;
+
+CREATE TABLE agents (
+    org_id      TEXT NOT NULL,
+    project_id  TEXT NOT NULL,
+    agent_id    TEXT NOT NULL UNIQUE,
+    name        TEXT NOT NULL,
+    token_hash  TEXT NOT NULL UNIQUE,
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (org_id, project_id, agent_id),
+    FOREIGN KEY (org_id, project_id) REFERENCES projects(org_id, project_id)
+) STRICT;
+
+CREATE TABLE kill_switches (
+    switch_id   TEXT NOT NULL PRIMARY KEY,
+    org_id      TEXT NOT NULL REFERENCES orgs(org_id),
+    scope       TEXT NOT NULL CHECK (scope IN ('agent', 'project', 'org')),
+    target      TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    pulled_by   TEXT NOT NULL,
+    pulled_at   TEXT NOT NULL,
+    lifted_by   TEXT,
+    lifted_at   TEXT
+) STRICT;
+CREATE INDEX kill_switches_active ON kill_switches(org_id, target) WHERE lifted_at IS NULL;
+
+CREATE TABLE wallets (
+    org_id          TEXT NOT NULL,
+    project_id      TEXT NOT NULL,
+    agent_id        TEXT NOT NULL,
+    currency        TEXT NOT NULL,
+    available_minor INTEGER NOT NULL CHECK (available_minor >= 0),
+    held_minor      INTEGER NOT NULL CHECK (held_minor >= 0),
+    updated_at      TEXT NOT NULL,
+    PRIMARY KEY (org_id, project_id, agent_id, currency),
+    FOREIGN KEY (org_id, project_id, agent_id) REFERENCES agents(org_id, project_id, agent_id)
+) STRICT;
+
+CREATE TABLE policies (
+    org_id        TEXT NOT NULL,
+    project_id    TEXT NOT NULL,
+    version       INTEGER NOT NULL CHECK (version >= 1),
+    version_hash  TEXT NOT NULL,
+    source        TEXT NOT NULL,
+    applied_by    TEXT NOT NULL,
+    applied_at    TEXT NOT NULL,
+    PRIMARY KEY (org_id, project_id, version),
+    FOREIGN KEY (org_id, project_id) REFERENCES projects(org_id, project_id)
+) STRICT;
+
+CREATE TABLE open_mandates (
+    org_id          TEXT NOT NULL,
+    project_id      TEXT NOT NULL,
+    mandate_id      TEXT NOT NULL UNIQUE,
+    agent_id        TEXT NOT NULL,
+    token           TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
+    uses            INTEGER NOT NULL DEFAULT 0 CHECK (uses >= 0),
+    used_minor      INTEGER NOT NULL DEFAULT 0 CHECK (used_minor >= 0),
+    issued_by       TEXT NOT NULL,
+    issued_at       TEXT NOT NULL,
+    revoked_by      TEXT,
+    revoked_at      TEXT,
+    revoked_reason  TEXT,
+    PRIMARY KEY (org_id, project_id, mandate_id),
+    FOREIGN KEY (org_id, project_id, agent_id) REFERENCES agents(org_id, project_id, agent_id)
+) STRICT;
+
+CREATE TABLE transactions (
+    org_id                  TEXT NOT NULL,
+    project_id              TEXT NOT NULL,
+    transaction_id          TEXT NOT NULL UNIQUE,
+    agent_id                TEXT NOT NULL,
+    tool                    TEXT NOT NULL CHECK (tool IN ('pay', 'charge', 'refund')),
+    state                   TEXT NOT NULL CHECK (state IN ({_STATES})),
+    code                    TEXT NOT NULL,
+    amount_minor            INTEGER NOT NULL CHECK (amount_minor > 0),
+    currency                TEXT NOT NULL,
+    counterparty            TEXT NOT NULL,
+    purpose                 TEXT NOT NULL,
+    category                TEXT,
+    country                 TEXT,
+    memo                    TEXT,
+    metadata                TEXT NOT NULL,
+    idempotency_key         TEXT NOT NULL,
+    args_hash               TEXT NOT NULL,
+    reference               TEXT NOT NULL,
+    policy_version          TEXT,
+    open_mandate_id         TEXT,
+    closed_mandate_id       TEXT,
+    approval_id             TEXT,
+    original_transaction_id TEXT,
+    rail                    TEXT,
+    rail_reference          TEXT,
+    created_at              TEXT NOT NULL,
+    updated_at              TEXT NOT NULL,
+    PRIMARY KEY (org_id, project_id, transaction_id),
+    UNIQUE (org_id, project_id, agent_id, idempotency_key),
+    FOREIGN KEY (org_id, project_id, agent_id) REFERENCES agents(org_id, project_id, agent_id),
+    FOREIGN KEY (org_id, project_id, open_mandate_id) REFERENCES open_mandates(org_id, project_id, mandate_id),
+    FOREIGN KEY (org_id, project_id, original_transaction_id)
+        REFERENCES transactions(org_id, project_id, transaction_id)
+) STRICT;
+CREATE INDEX transactions_by_agent ON transactions(org_id, project_id, agent_id, created_at);
+CREATE INDEX transactions_in_flight ON transactions(state)
+    WHERE state IN ('authorized', 'held', 'dispatching', 'unknown', 'rolling_back', 'approved');
+
+CREATE TABLE closed_mandates (
+    org_id          TEXT NOT NULL,
+    project_id      TEXT NOT NULL,
+    mandate_id      TEXT NOT NULL UNIQUE,
+    transaction_id  TEXT NOT NULL UNIQUE,
+    parent_id       TEXT NOT NULL,
+    token           TEXT NOT NULL,
+    issued_at       TEXT NOT NULL,
+    expires_at      TEXT NOT NULL,
+    used_at         TEXT,
+    PRIMARY KEY (org_id, project_id, mandate_id),
+    FOREIGN KEY (org_id, project_id, transaction_id) REFERENCES transactions(org_id, project_id, transaction_id)
+) STRICT;
+
+CREATE TABLE approvals (
+    org_id          TEXT NOT NULL,
+    project_id      TEXT NOT NULL,
+    approval_id     TEXT NOT NULL UNIQUE,
+    transaction_id  TEXT NOT NULL UNIQUE,
+    args_hash       TEXT NOT NULL,
+    policy_version  TEXT NOT NULL,
+    rule_id         TEXT,
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'expired')),
+    requested_at    TEXT NOT NULL,
+    expires_at      TEXT NOT NULL,
+    decided_by      TEXT,
+    decided_at      TEXT,
+    reason          TEXT,
+    PRIMARY KEY (org_id, project_id, approval_id),
+    FOREIGN KEY (org_id, project_id, transaction_id) REFERENCES transactions(org_id, project_id, transaction_id)
+) STRICT;
+
+CREATE TABLE ledger (
+    entry_id            INTEGER PRIMARY KEY,
+    org_id              TEXT NOT NULL,
+    project_id          TEXT NOT NULL,
+    agent_id            TEXT NOT NULL,
+    currency            TEXT NOT NULL,
+    kind                TEXT NOT NULL CHECK (kind IN ('fund', 'hold', 'release', 'debit', 'credit')),
+    amount_minor        INTEGER NOT NULL CHECK (amount_minor > 0),
+    transaction_id      TEXT,
+    closed_mandate_id   TEXT,
+    created_at          TEXT NOT NULL,
+    CHECK (kind NOT IN ('hold', 'debit') OR closed_mandate_id IS NOT NULL),
+    FOREIGN KEY (org_id, project_id, agent_id, currency)
+        REFERENCES wallets(org_id, project_id, agent_id, currency),
+    FOREIGN KEY (org_id, project_id, closed_mandate_id)
+        REFERENCES closed_mandates(org_id, project_id, mandate_id),
+    FOREIGN KEY (org_id, project_id, transaction_id) REFERENCES transactions(org_id, project_id, transaction_id)
+) STRICT;
+CREATE TRIGGER ledger_append_only_update BEFORE UPDATE ON ledger
+    BEGIN SELECT RAISE(ABORT, 'the wallet ledger is append-only'); END;
+CREATE TRIGGER ledger_append_only_delete BEFORE DELETE ON ledger
+    BEGIN SELECT RAISE(ABORT, 'the wallet ledger is append-only'); END;
+
+CREATE TABLE audit (
+    org_id      TEXT NOT NULL REFERENCES orgs(org_id),
+    seq         INTEGER NOT NULL CHECK (seq >= 1),
+    project_id  TEXT,
+    ts          TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    type        TEXT NOT NULL,
+    subject     TEXT,
+    ref         TEXT,
+    payload     TEXT NOT NULL,
+    prev_hash   BLOB NOT NULL CHECK (length(prev_hash) = 32),
+    entry_hash  BLOB NOT NULL CHECK (length(entry_hash) = 32),
+    signature   BLOB NOT NULL,
+    kid         TEXT NOT NULL,
+    PRIMARY KEY (org_id, seq),
+    FOREIGN KEY (org_id, project_id) REFERENCES projects(org_id, project_id)
+) STRICT;
+CREATE INDEX audit_by_ref ON audit(ref) WHERE ref IS NOT NULL;
+CREATE INDEX audit_by_subject ON audit(org_id, subject);
+CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit chain is append-only'); END;
+CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit chain is append-only'); END;
+
+CREATE TABLE pii (
+    org_id      TEXT NOT NULL REFERENCES orgs(org_id),
+    commitment  TEXT NOT NULL,
+    salt        BLOB NOT NULL,
+    value       TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (org_id, commitment)
+) STRICT;
+"""
+
+MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (("0001_initial", INITIAL),)
+"""(name, SQL) in the order they apply. Append only: never edit a published migration."""

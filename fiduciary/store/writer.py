@@ -1,0 +1,354 @@
+"""Writes, inside one `BEGIN IMMEDIATE` transaction held by the single writer.
+
+Every state change goes through a method that also appends its audit entry on the same
+connection, so the change and its record commit or roll back together.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from fiduciary.audit.chain import GENESIS, AuditEntry, EntryBody, seal
+from fiduciary.audit.pii import commit
+from fiduciary.domain.canonical import canonical_json
+from fiduciary.domain.clock import iso
+from fiduciary.domain.errors import ConflictError
+from fiduciary.domain.intents import AgentRef, PaymentIntent
+from fiduciary.domain.money import Money
+from fiduciary.domain.states import TxState, check_transition
+from fiduciary.mandates.keys import Ed25519Signer, KeyPurpose, SealedKey
+from fiduciary.store.queries import Queries
+from fiduciary.store.rows import TransactionRow
+from fiduciary.wallets import Wallet
+
+SignerFor = Callable[["Writer", str, KeyPurpose], Awaitable[Ed25519Signer]]
+
+
+class Writer(Queries):
+    """The handle of one write transaction. `now` is fixed for the whole transaction."""
+
+    def __init__(self, conn: aiosqlite.Connection, *, now: datetime, signer_for: SignerFor) -> None:
+        super().__init__(conn)
+        self.now = now
+        self._signer_for = signer_for
+
+    async def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        async with self._conn.execute(sql, params) as cursor:
+            return cursor.rowcount
+
+    async def signer(self, org_id: str, purpose: KeyPurpose) -> Ed25519Signer:
+        """The org's current signing key for `purpose` (keys created in this transaction included)."""
+        return await self._signer_for(self, org_id, purpose)
+
+    # The chain.
+
+    async def audit(
+        self,
+        org_id: str,
+        project_id: str | None,
+        *,
+        actor: str,
+        type: str,
+        subject: str | None = None,
+        ref: str | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> AuditEntry:
+        """Append one signed entry to the org's chain, in this transaction."""
+        head = await self.audit_head(org_id)
+        seq, prev_hash = (1, GENESIS) if head is None else (head[0] + 1, head[1])
+        body = EntryBody(seq, org_id, project_id, iso(self.now), actor, type, subject, ref, payload or {})
+        entry = seal(body, prev_hash=prev_hash, signer=await self.signer(org_id, KeyPurpose.AUDIT))
+        await self._exec(
+            "INSERT INTO audit (org_id, seq, project_id, ts, actor, type, subject, ref, payload, prev_hash, "
+            "entry_hash, signature, kid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                org_id,
+                seq,
+                project_id,
+                body.ts,
+                actor,
+                type,
+                subject,
+                ref,
+                canonical_json(body.payload).decode(),
+                prev_hash,
+                entry.entry_hash,
+                entry.signature,
+                entry.kid,
+            ),
+        )
+        return entry
+
+    async def commit_pii(self, org_id: str, value: str) -> str:
+        """Store a personal value in the erasable side table; return the commitment for the chain."""
+        sealed = commit(value)
+        await self._exec(
+            "INSERT INTO pii (org_id, commitment, salt, value, created_at) VALUES (?, ?, ?, ?, ?)",
+            (org_id, sealed.commitment, sealed.salt, value, iso(self.now)),
+        )
+        return sealed.commitment
+
+    # Tenants.
+
+    async def insert_org(self, org_id: str, name: str) -> None:
+        await self._exec("INSERT INTO orgs VALUES (?, ?, ?)", (org_id, name, iso(self.now)))
+
+    async def insert_project(self, org_id: str, project_id: str, name: str) -> None:
+        await self._exec("INSERT INTO projects VALUES (?, ?, ?, ?)", (org_id, project_id, name, iso(self.now)))
+
+    async def insert_key(self, org_id: str, key: SealedKey) -> None:
+        await self._exec(
+            "INSERT INTO org_keys (org_id, kid, purpose, public_key, private_key_enc, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (org_id, key.kid, key.purpose.value, key.public_key, key.private_key_enc, iso(self.now)),
+        )
+
+    async def insert_agent(self, ref: AgentRef, *, name: str, token_hash: str) -> None:
+        await self._exec(
+            "INSERT INTO agents VALUES (?, ?, ?, ?, ?, ?)",
+            (ref.org_id, ref.project_id, ref.agent_id, name, token_hash, iso(self.now)),
+        )
+
+    async def insert_policy(self, org_id: str, project_id: str, *, version_hash: str, source: str, by: str) -> int:
+        current = await self.active_policy(org_id, project_id)
+        version = 1 if current is None else current.version + 1
+        await self._exec(
+            "INSERT INTO policies VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (org_id, project_id, version, version_hash, source, by, iso(self.now)),
+        )
+        return version
+
+    # Wallets: every balance change writes its ledger row; the schema re-checks both.
+
+    async def create_wallet(self, caller: AgentRef, currency: str) -> Wallet:
+        await self._exec(
+            "INSERT INTO wallets VALUES (?, ?, ?, ?, 0, 0, ?)",
+            (caller.org_id, caller.project_id, caller.agent_id, currency, iso(self.now)),
+        )
+        return Wallet(currency, 0, 0)
+
+    async def move_wallet(
+        self,
+        caller: AgentRef,
+        before: Wallet,
+        after: Wallet,
+        *,
+        kind: str,
+        amount: Money,
+        transaction_id: str | None,
+        closed_mandate_id: str | None,
+    ) -> None:
+        changed = await self._exec(
+            "UPDATE wallets SET available_minor = ?, held_minor = ?, updated_at = ? WHERE org_id = ? "
+            "AND project_id = ? AND agent_id = ? AND currency = ? AND available_minor = ? AND held_minor = ?",
+            (
+                after.available_minor,
+                after.held_minor,
+                iso(self.now),
+                caller.org_id,
+                caller.project_id,
+                caller.agent_id,
+                before.currency,
+                before.available_minor,
+                before.held_minor,
+            ),
+        )
+        if changed != 1:
+            raise ConflictError("wallet changed under the writer")
+        await self._exec(
+            "INSERT INTO ledger (org_id, project_id, agent_id, currency, kind, amount_minor, transaction_id, "
+            "closed_mandate_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                caller.org_id,
+                caller.project_id,
+                caller.agent_id,
+                amount.currency,
+                kind,
+                amount.amount_minor,
+                transaction_id,
+                closed_mandate_id,
+                iso(self.now),
+            ),
+        )
+
+    # Transactions.
+
+    async def insert_transaction(
+        self, transaction_id: str, intent: PaymentIntent, *, reference: str, actor: str, payload: dict[str, Any]
+    ) -> TransactionRow:
+        """Persist a new transaction in `received` and audit it."""
+        caller, stamp = intent.caller, iso(self.now)
+        await self._exec(
+            "INSERT INTO transactions (org_id, project_id, transaction_id, agent_id, tool, state, code, "
+            "amount_minor, currency, counterparty, purpose, category, country, memo, metadata, "
+            "idempotency_key, args_hash, reference, original_transaction_id, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, 'received', 'ok', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                caller.org_id,
+                caller.project_id,
+                transaction_id,
+                caller.agent_id,
+                intent.tool.value,
+                intent.amount.amount_minor,
+                intent.amount.currency,
+                intent.counterparty,
+                intent.purpose,
+                intent.category,
+                intent.country,
+                intent.memo,
+                json.dumps(dict(intent.metadata)),
+                intent.idempotency_key,
+                intent.args_hash(),
+                reference,
+                intent.original_transaction_id,
+                stamp,
+                stamp,
+            ),
+        )
+        row = await self.transaction(caller.org_id, caller.project_id, transaction_id)
+        assert row is not None
+        await self.audit(
+            caller.org_id,
+            caller.project_id,
+            actor=actor,
+            type="transaction.received",
+            subject=transaction_id,
+            ref=reference,
+            payload=payload,
+        )
+        return row
+
+    async def move(
+        self,
+        txn: TransactionRow,
+        target: TxState,
+        *,
+        actor: str,
+        code: str | None = None,
+        payload: dict[str, Any] | None = None,
+        **columns: str | None,
+    ) -> TransactionRow:
+        """Move `txn` to `target` (checked against the table), update columns, audit the move."""
+        check_transition(txn.state, target)
+        allowed = {"policy_version", "open_mandate_id", "closed_mandate_id", "approval_id", "rail", "rail_reference"}
+        assert set(columns) <= allowed, "only workflow columns change after insert"
+        sets = {"state": target.value, "code": code or txn.code, "updated_at": iso(self.now), **columns}
+        assignments = ", ".join(f"{name} = ?" for name in sets)
+        changed = await self._exec(
+            f"UPDATE transactions SET {assignments} WHERE org_id = ? AND project_id = ? "  # noqa: S608
+            "AND transaction_id = ? AND state = ?",
+            (*sets.values(), txn.org_id, txn.project_id, txn.transaction_id, txn.state.value),
+        )
+        if changed != 1:
+            raise ConflictError(f"transaction {txn.transaction_id} moved concurrently")
+        body = {"from": txn.state.value, "to": target.value, "code": sets["code"], **(payload or {})}
+        await self.audit(
+            txn.org_id,
+            txn.project_id,
+            actor=actor,
+            type=f"transaction.{target.value}",
+            subject=txn.transaction_id,
+            ref=txn.reference,
+            payload=body,
+        )
+        changes: dict[str, Any] = {**columns, "state": target, "code": sets["code"], "updated_at": sets["updated_at"]}
+        return replace(txn, **changes)
+
+    # Mandates and approvals.
+
+    async def insert_open_mandate(self, caller: AgentRef, mandate_id: str, *, token: str, issued_by: str) -> None:
+        await self._exec(
+            "INSERT INTO open_mandates (org_id, project_id, mandate_id, agent_id, token, status, issued_by, "
+            "issued_at) VALUES (?, ?, ?, ?, ?, 'active', ?, ?)",
+            (caller.org_id, caller.project_id, mandate_id, caller.agent_id, token, issued_by, iso(self.now)),
+        )
+
+    async def use_open_mandate(self, org_id: str, project_id: str, mandate_id: str, amount_minor: int) -> None:
+        changed = await self._exec(
+            "UPDATE open_mandates SET uses = uses + 1, used_minor = used_minor + ? WHERE org_id = ? "
+            "AND project_id = ? AND mandate_id = ? AND status = 'active'",
+            (amount_minor, org_id, project_id, mandate_id),
+        )
+        if changed != 1:
+            raise ConflictError(f"open mandate {mandate_id} is not active")
+
+    async def revoke_open_mandate(self, org_id: str, project_id: str, mandate_id: str, *, by: str, reason: str) -> bool:
+        changed = await self._exec(
+            "UPDATE open_mandates SET status = 'revoked', revoked_by = ?, revoked_at = ?, revoked_reason = ? "
+            "WHERE org_id = ? AND project_id = ? AND mandate_id = ? AND status = 'active'",
+            (by, iso(self.now), reason, org_id, project_id, mandate_id),
+        )
+        return changed == 1
+
+    async def insert_closed_mandate(
+        self, txn: TransactionRow, mandate_id: str, *, parent_id: str, token: str, expires_at: datetime
+    ) -> None:
+        await self._exec(
+            "INSERT INTO closed_mandates VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+            (
+                txn.org_id,
+                txn.project_id,
+                mandate_id,
+                txn.transaction_id,
+                parent_id,
+                token,
+                iso(self.now),
+                iso(expires_at),
+            ),
+        )
+
+    async def use_closed_mandate(self, org_id: str, project_id: str, mandate_id: str) -> None:
+        """Spend a closed mandate: single use, enforced by the `used_at IS NULL` guard."""
+        changed = await self._exec(
+            "UPDATE closed_mandates SET used_at = ? WHERE org_id = ? AND project_id = ? AND mandate_id = ? "
+            "AND used_at IS NULL",
+            (iso(self.now), org_id, project_id, mandate_id),
+        )
+        if changed != 1:
+            raise ConflictError(f"closed mandate {mandate_id} was already used")
+
+    async def insert_approval(
+        self, txn: TransactionRow, approval_id: str, *, policy_version: str, rule_id: str | None, expires_at: datetime
+    ) -> None:
+        await self._exec(
+            "INSERT INTO approvals (org_id, project_id, approval_id, transaction_id, args_hash, policy_version, "
+            "rule_id, status, requested_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+            (
+                txn.org_id,
+                txn.project_id,
+                approval_id,
+                txn.transaction_id,
+                txn.args_hash,
+                policy_version,
+                rule_id,
+                iso(self.now),
+                iso(expires_at),
+            ),
+        )
+
+    async def decide_approval(self, approval_id: str, status: str, *, by: str, reason: str | None) -> None:
+        """Close a pending approval; a decided approval never changes again (single use)."""
+        changed = await self._exec(
+            "UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, reason = ? "
+            "WHERE approval_id = ? AND status = 'pending'",
+            (status, by, iso(self.now), reason, approval_id),
+        )
+        if changed != 1:
+            raise ConflictError(f"approval {approval_id} is no longer pending")
+
+    # Kill switches.
+
+    async def insert_kill_switch(
+        self, switch_id: str, org_id: str, *, scope: str, target: str, reason: str, by: str
+    ) -> None:
+        await self._exec(
+            "INSERT INTO kill_switches (switch_id, org_id, scope, target, reason, pulled_by, pulled_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (switch_id, org_id, scope, target, reason, by, iso(self.now)),
+        )

@@ -1,0 +1,191 @@
+"""The agent plane through the official MCP client, in memory, in both protocol eras."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import pytest
+from mcp.client import Client
+
+from fiduciary.control import Tenant
+from fiduciary.domain.clock import FakeClock
+from fiduciary.gate import Gate
+from fiduciary.runtime import Runtime, open_runtime
+from fiduciary.server.agent_plane import AgentPlane
+from fiduciary.settings import Settings
+
+pytestmark = pytest.mark.anyio
+
+MODES = ["auto", "legacy"]
+PAY = {"amount": "12.50", "currency": "USD", "counterparty": "acct:supplies", "purpose": "pens"}
+
+
+def factory(settings: Settings, clock: FakeClock) -> Callable[[], AbstractAsyncContextManager[Runtime]]:
+    return lambda: open_runtime(settings, clock=clock)
+
+
+@asynccontextmanager
+async def client(settings: Settings, clock: FakeClock, token: str | None, mode: str) -> AsyncIterator[Client]:
+    plane = AgentPlane(factory(settings, clock), agent_token=token)
+    async with Client(plane, mode=mode) as connected:  # type: ignore[arg-type]
+        yield connected
+
+
+async def call(c: Client, tool: str, args: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+    result = await c.call_tool(tool, args)
+    assert isinstance(result.structured_content, dict)
+    assert json.loads(result.content[0].text) == result.structured_content  # type: ignore[union-attr]
+    return bool(result.is_error), result.structured_content
+
+
+def rows(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
+    return sqlite3.connect(settings.db_path).execute(sql).fetchall()
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_the_tools_are_listed_with_strict_schemas_and_annotations(
+    settings: Settings, clock: FakeClock, tenant: Tenant, mode: str
+) -> None:
+    async with client(settings, clock, tenant.agent_token, mode) as c:
+        tools = {t.name: t for t in (await c.list_tools()).tools}
+    assert set(tools) == {
+        "pay",
+        "charge",
+        "refund",
+        "get_balance",
+        "get_transaction",
+        "list_transactions",
+        "list_mandates",
+    }
+    pay = tools["pay"]
+    assert pay.input_schema["additionalProperties"] is False
+    assert set(pay.input_schema["required"]) == {"amount", "currency", "counterparty", "purpose"}
+    assert pay.input_schema["properties"]["amount"]["type"] == "string"
+    assert pay.output_schema is not None and "status" in pay.output_schema["properties"]
+    assert pay.annotations is not None and pay.annotations.destructive_hint is True
+    assert tools["get_balance"].annotations.read_only_hint is True  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_agent_pays_and_reads_its_own_state(
+    settings: Settings, clock: FakeClock, tenant: Tenant, mode: str
+) -> None:
+    async with client(settings, clock, tenant.agent_token, mode) as c:
+        is_error, paid = await call(c, "pay", PAY)
+        assert not is_error and paid["status"] == "executed" and paid["amount"] == "12.50"
+        assert re.fullmatch(r"ref_[a-z2-7]+", paid["reference"])
+        _, balance = await call(c, "get_balance", {})
+        assert balance["balances"] == [{"currency": "USD", "available": "987.50", "held": "0.00"}]
+        _, txn = await call(c, "get_transaction", {"transaction_id": paid["transaction_id"]})
+        assert txn["transaction"]["state"] == "settled" and txn["transaction"]["counterparty"] == "acct:supplies"
+        _, listed = await call(c, "list_transactions", {"limit": 5})
+        assert [t["transaction_id"] for t in listed["transactions"]] == [paid["transaction_id"]]
+        _, mandates = await call(c, "list_mandates", {})
+        assert mandates["mandates"][0]["status"] == "active" and mandates["mandates"][0]["used"] == "12.50"
+
+
+BAD_INPUT = [
+    ({**PAY, "amount": "abc"}, "invalid_amount"),
+    ({**PAY, "amount": "-5"}, "invalid_amount"),
+    ({**PAY, "amount": "0"}, "invalid_amount"),
+    ({**PAY, "amount": "1.234", "currency": "BRL"}, "invalid_amount"),
+    ({**PAY, "amount": "1e400"}, "invalid_amount"),
+    ({**PAY, "amount": "12345678901234567890"}, "invalid_amount"),
+    ({**PAY, "amount": 12.5}, "invalid_amount"),
+    ({**PAY, "currency": "XYZ"}, "unknown_currency"),
+    ({**PAY, "purpose": "x" * 100_000}, "text_too_long"),
+    ({k: v for k, v in PAY.items() if k != "counterparty"}, "missing_argument"),
+    ({**PAY, "surprise": "field"}, "unknown_argument"),
+    ({**PAY, "metadata": {"k": 5}}, "invalid_argument"),
+    ({**PAY, "counterparty": ["acct:x"]}, "invalid_argument"),
+    ({**PAY, "country": "Brazil"}, "text_too_long"),
+    ({**PAY, "idempotency_key": "has spaces"}, "invalid_argument"),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_bad_input_gets_a_stable_code_an_audit_entry_and_moves_nothing(
+    settings: Settings, clock: FakeClock, tenant: Tenant, mode: str
+) -> None:
+    async with client(settings, clock, tenant.agent_token, mode) as c:
+        for args, code in BAD_INPUT:
+            is_error, result = await call(c, "pay", args)
+            assert is_error, args
+            assert (result["status"], result["code"]) == ("denied", code), (args, result)
+            assert "Traceback" not in result["message"] and "xxxx" not in result["message"]
+            refusals = rows(settings, f"SELECT type FROM audit WHERE ref = '{result['reference']}'")
+            assert refusals == [("call.refused",)], args
+        _, still = await call(c, "pay", PAY)
+        assert still["status"] == "executed", "the server keeps serving"
+    assert rows(settings, "SELECT COUNT(*) FROM transactions") == [(1,)]
+
+
+@pytest.mark.parametrize("token", [None, "fid_agent_wrong", "x" * 5000])
+async def test_a_wrong_or_missing_token_is_refused_and_audited(
+    settings: Settings, clock: FakeClock, tenant: Tenant, token: str | None
+) -> None:
+    async with client(settings, clock, token, "auto") as c:
+        is_error, result = await call(c, "pay", PAY)
+        assert is_error and result["code"] == "unauthenticated"
+        _, again = await call(c, "get_balance", {})
+        assert again["code"] == "unauthenticated"
+    assert rows(settings, "SELECT COUNT(*) FROM transactions") == [(0,)]
+    refusals = rows(settings, "SELECT org_id, type FROM audit WHERE type = 'call.refused'")
+    assert refusals == [("org_platform", "call.refused")] * 2
+
+
+async def test_an_agent_cannot_read_another_agents_transaction(
+    settings: Settings, clock: FakeClock, tenant: Tenant
+) -> None:
+    from tests.conftest import make_tenant
+
+    other = await make_tenant(settings, clock)
+    async with client(settings, clock, other.agent_token, "auto") as c:
+        _, paid = await call(c, "pay", PAY)
+    async with client(settings, clock, tenant.agent_token, "auto") as c:
+        is_error, result = await call(c, "get_transaction", {"transaction_id": paid["transaction_id"]})
+        assert is_error and result["code"] == "not_found"
+
+
+async def test_no_agent_tool_can_reach_the_control_plane(settings: Settings, clock: FakeClock, tenant: Tenant) -> None:
+    async with client(settings, clock, tenant.agent_token, "auto") as c:
+        names = {t.name for t in (await c.list_tools()).tools}
+        for forbidden in ("approve", "reject", "revoke", "kill", "apply_policy", "issue_mandate", "lift"):
+            assert not any(forbidden in name for name in names)
+        for tool, args in (("pay", {**PAY, "approval_id": "apr_x"}), ("get_balance", {"operator": "alice"})):
+            is_error, result = await call(c, tool, args)
+            assert is_error and result["code"] == "unknown_argument"
+
+
+class ExplodingRail:
+    """A provider whose adapter crashes with text that must never reach the model."""
+
+    name = "sandbox"
+
+    async def dispatch(self, request: object) -> object:
+        raise RuntimeError("sqlite3.OperationalError at /srv/secret/path token=fid_agent_abc")
+
+    async def lookup(self, idempotency_key: str) -> None:
+        return None
+
+
+async def test_an_internal_failure_reaches_the_model_only_as_a_code_and_reference(
+    settings: Settings, clock: FakeClock, tenant: Tenant
+) -> None:
+    @asynccontextmanager
+    async def broken() -> AsyncIterator[Runtime]:
+        async with open_runtime(settings, clock=clock) as rt:
+            yield Runtime(rt.settings, rt.store, Gate(rt.store, {"sandbox": ExplodingRail()}))  # type: ignore[dict-item]
+
+    async with Client(AgentPlane(broken, agent_token=tenant.agent_token)) as c:
+        is_error, result = await call(c, "pay", PAY)
+    assert is_error and result["code"] == "internal_error"
+    assert set(result) >= {"status", "code", "message", "reference"}
+    text = json.dumps(result).lower()
+    assert "sqlite" not in text and "secret" not in text and "fid_agent" not in text
+    assert rows(settings, "SELECT state FROM transactions") == [("dispatching",)], "left for reconciliation"
