@@ -218,7 +218,7 @@ async def kill(gate: Gate, agent_id: str, *, reason: str, operator: str) -> dict
         for state in ("authorized", "held"):
             while stopped := await w.list_transactions(caller, limit=limits.list_page_size_max, state=state):
                 for txn in stopped:
-                    await gate.roll_back(w, txn, code=Code.AGENT_FROZEN, actor=actor, detail=detail)
+                    await gate.settlement.roll_back(w, txn, code=Code.AGENT_FROZEN, actor=actor, detail=detail)
                     counts["rolled_back"] += 1
     return counts
 

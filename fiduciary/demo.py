@@ -20,11 +20,11 @@ from mcp import StdioServerParameters
 from mcp.client import Client
 
 from fiduciary import control
+from fiduciary.audit import VerifyReport
 from fiduciary.cli import default_policy_source, print_table
 from fiduciary.domain.clock import SystemClock
 from fiduciary.domain.money import parse_amount
 from fiduciary.mandates import OpenTerms
-from fiduciary.audit import VerifyReport
 from fiduciary.runtime import Runtime, open_runtime
 from fiduciary.settings import Settings
 from fiduciary.store import SqliteStore

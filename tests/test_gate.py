@@ -15,6 +15,7 @@ from fiduciary.domain.intents import AgentRef, PaymentRequest, Tool
 from fiduciary.domain.results import Outcome, Status
 from fiduciary.domain.states import TxState
 from fiduciary.gate import Gate
+from fiduciary.gate.settle import Settlement
 from fiduciary.rails import SandboxRail
 from fiduciary.runtime import Runtime, open_runtime
 from fiduciary.settings import Settings
@@ -198,18 +199,21 @@ class Crash(Exception):
     """The process dies at this point."""
 
 
-class CrashBeforeDispatch(Gate):
-    async def _dispatch(self, txn: TransactionRow) -> TransactionRow:
+class CrashBeforeDispatch(Settlement):
+    async def dispatch(self, txn: TransactionRow) -> TransactionRow:
         raise Crash
 
 
-class CrashBeforeSettle(Gate):
-    async def _finish(self, txn: TransactionRow, receipt: object, *, rejected: str | None) -> TransactionRow:
+class CrashBeforeSettle(Settlement):
+    async def finish(self, txn: TransactionRow, receipt: object, *, rejected: str | None) -> TransactionRow:
         raise Crash
 
 
-def crashing(rt: Runtime, cls: type[Gate], settings: Settings) -> Gate:
-    return cls(rt.store, {"sandbox": SandboxRail(settings.sandbox_ledger, rt.store.clock)})
+def crashing(rt: Runtime, cls: type[Settlement], settings: Settings) -> Gate:
+    """A second gate on the same store whose process dies at the chosen point."""
+    gate = Gate(rt.store, {"sandbox": SandboxRail(settings.sandbox_ledger, rt.store.clock)})
+    gate.settlement = cls(rt.store, {"sandbox": SandboxRail(settings.sandbox_ledger, rt.store.clock)}, rail="sandbox")
+    return gate
 
 
 async def test_a_kill_switch_rolls_back_a_held_payment_and_releases_the_funds(

@@ -14,7 +14,6 @@ from fiduciary.runtime import Runtime
 from fiduciary.server import schemas as s
 from fiduciary.store import TransactionRow
 
-
 R = TypeVar("R", bound=s.Result)
 
 

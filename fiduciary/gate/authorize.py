@@ -1,0 +1,214 @@
+"""Policy, mandate and hold: what stands between a screened intent and the rail."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fiduciary import policies
+from fiduciary.domain import limits
+from fiduciary.domain.clock import day_start
+from fiduciary.domain.codes import Code
+from fiduciary.domain.decisions import Decision, Verdict
+from fiduciary.domain.errors import MandateError
+from fiduciary.domain.ids import Prefix, new_id
+from fiduciary.domain.intents import OUTFLOWS, AgentRef, PaymentIntent
+from fiduciary.domain.states import TxState
+from fiduciary.gate.outcomes import agent_actor
+from fiduciary.mandates import ClosedMandate, ClosedTerms, MandateUsage, choose, sign_closed, verify_open
+from fiduciary.mandates.keys import KeyPurpose
+from fiduciary.policies import Policy, PolicyInput, parse_policy
+from fiduciary.store import ApprovalRow, TransactionRow, Writer
+from fiduciary.wallets import can_hold, hold
+
+S = TxState
+_OUTFLOW_TOOLS = tuple(sorted(tool.value for tool in OUTFLOWS))
+
+
+class Authorizer:
+    """Decides inside the caller's write transaction; never touches a rail."""
+
+    def __init__(self) -> None:
+        self._policies: dict[str, Policy] = {}
+
+    async def decide(
+        self, w: Writer, txn: TransactionRow, intent: PaymentIntent, facts: PolicyInput, *, approval: ApprovalRow | None
+    ) -> TransactionRow:
+        """Kill switch, policy, then mandate and hold: deny wins, then approval, then allow."""
+        caller, actor = intent.caller, agent_actor(intent.caller)
+        switch = await w.active_kill_switch(caller)
+        if switch is not None:
+            frozen = {"stage": "kill_switch", "switch_id": switch.switch_id}
+            return await w.move(txn, S.DENIED, actor=actor, code=Code.AGENT_FROZEN, payload=frozen)
+        policy = await self._policy(w, caller)
+        if policy is None:
+            return await w.move(txn, S.DENIED, actor=actor, code=Code.POLICY_MISSING, payload={"stage": "policy"})
+        since = day_start(w.now)
+        spent = await w.spent_since(caller, intent.amount.currency, since, _OUTFLOW_TOOLS)
+        facts = PolicyInput(spent, risk_bp=facts.risk_bp, tainted=facts.tainted, approved=approval is not None)
+        decision = policies.evaluate(intent, facts, policy)
+        payload: dict[str, Any] = {"stage": "policy", "decision": decision_payload(decision)}
+        if decision.verdict is Verdict.DENY:
+            return await w.move(
+                txn, S.DENIED, actor=actor, code=decision.code, payload=payload, policy_version=decision.policy_version
+            )
+        if decision.verdict is Verdict.APPROVAL_REQUIRED:
+            approval_id = new_id(Prefix.APPROVAL)
+            expires = w.now + timedelta(seconds=limits.approval_ttl_seconds)
+            await w.insert_approval(
+                txn, approval_id, policy_version=decision.policy_version, rule_id=decision.rule_id, expires_at=expires
+            )
+            return await w.move(
+                txn,
+                S.PENDING_APPROVAL,
+                actor=actor,
+                code=Code.APPROVAL_REQUIRED,
+                payload=payload,
+                approval_id=approval_id,
+                policy_version=decision.policy_version,
+            )
+        return await self._authorize(w, txn, intent, decision, approval=approval)
+
+    async def _policy(self, w: Writer, caller: AgentRef) -> Policy | None:
+        row = await w.active_policy(caller.org_id, caller.project_id)
+        if row is None:
+            return None
+        cached = self._policies.get(row.version_hash)
+        if cached is None:
+            cached = parse_policy(row.source)
+            assert cached.version == row.version_hash, "stored policy does not match its version hash"
+            self._policies[row.version_hash] = cached
+        return cached
+
+    async def _authorize(
+        self, w: Writer, txn: TransactionRow, intent: PaymentIntent, decision: Decision, *, approval: ApprovalRow | None
+    ) -> TransactionRow:
+        """Find the covering authority, check funds, sign the closed mandate and hold the money."""
+        caller, actor = intent.caller, agent_actor(intent.caller)
+        payload: dict[str, Any] = {"stage": "mandate", "decision": decision_payload(decision)}
+        open_mandate_id = None
+        if approval is None:
+            open_mandate_id, code = await self._covering_mandate(w, intent, payload)
+            if open_mandate_id is None:
+                return await w.move(
+                    txn, S.DENIED, actor=actor, code=code, payload=payload, policy_version=decision.policy_version
+                )
+        wallet = await w.wallet(caller, intent.amount.currency)
+        if intent.tool in OUTFLOWS:
+            refusal_code = Code.NO_WALLET if wallet is None else None
+            if wallet is not None and not can_hold(wallet, intent.amount):
+                refusal_code = Code.INSUFFICIENT_FUNDS
+            if refusal_code is not None:
+                return await w.move(
+                    txn,
+                    S.DENIED,
+                    actor=actor,
+                    code=refusal_code,
+                    payload={"stage": "wallet"},
+                    policy_version=decision.policy_version,
+                )
+        parent_id = open_mandate_id or (approval.approval_id if approval else None)
+        assert parent_id is not None, "a closed mandate always has a parent authority"
+        mandate_id = await self._sign_closed(w, txn, intent, parent_id)
+        if open_mandate_id is not None:
+            await w.use_open_mandate(caller.org_id, caller.project_id, open_mandate_id, intent.amount.amount_minor)
+        payload |= {"closed_mandate_id": mandate_id, "parent_id": parent_id}
+        txn = await w.move(
+            txn,
+            S.AUTHORIZED,
+            actor=actor,
+            payload=payload,
+            closed_mandate_id=mandate_id,
+            open_mandate_id=open_mandate_id,
+            policy_version=decision.policy_version,
+        )
+        if intent.tool in OUTFLOWS:
+            assert wallet is not None
+            await w.move_wallet(
+                caller,
+                wallet,
+                hold(wallet, intent.amount),
+                kind="hold",
+                amount=intent.amount,
+                transaction_id=txn.transaction_id,
+                closed_mandate_id=mandate_id,
+            )
+            txn = await w.move(txn, S.HELD, actor=actor, payload={"held_minor": intent.amount.amount_minor})
+        return txn
+
+    async def _covering_mandate(
+        self, w: Writer, intent: PaymentIntent, payload: dict[str, Any]
+    ) -> tuple[str | None, Code]:
+        caller = intent.caller
+        keys = await w.public_keys(caller.org_id, KeyPurpose.MANDATE)
+        candidates, invalid, revoked = [], [], 0
+        for row in await w.open_mandates(caller):
+            if row.status != "active":
+                revoked += 1
+                continue
+            try:
+                mandate = verify_open(
+                    row.token,
+                    keys,
+                    org_id=caller.org_id,
+                    project_id=caller.project_id,
+                    agent_id=caller.agent_id,
+                    now=w.now,
+                )
+            except MandateError as exc:
+                invalid.append({"mandate_id": row.mandate_id, "cause": exc.cause})
+                continue
+            candidates.append((mandate, MandateUsage(row.uses, row.used_minor)))
+        chosen, code = choose(candidates, intent, now=w.now)
+        if invalid:
+            payload["invalid_mandates"] = invalid
+        if chosen is not None:
+            payload["open_mandate_id"] = chosen.mandate_id
+            return chosen.mandate_id, Code.OK
+        if code is Code.NO_MANDATE and revoked and not candidates:
+            code = Code.MANDATE_REVOKED
+        elif code is Code.NO_MANDATE and invalid and not candidates:
+            code = Code.MANDATE_INVALID
+        return None, code
+
+    async def _sign_closed(self, w: Writer, txn: TransactionRow, intent: PaymentIntent, parent_id: str) -> str:
+        caller = intent.caller
+        mandate = ClosedMandate(
+            mandate_id=new_id(Prefix.MANDATE),
+            org_id=caller.org_id,
+            project_id=caller.project_id,
+            agent_id=caller.agent_id,
+            issued_at=w.now,
+            expires_at=w.now + timedelta(seconds=limits.mandate_ttl_seconds),
+            terms=closed_terms(txn, parent_id),
+        )
+        token = sign_closed(mandate, await w.signer(caller.org_id, KeyPurpose.MANDATE))
+        await w.insert_closed_mandate(
+            txn, mandate.mandate_id, parent_id=parent_id, token=token, expires_at=mandate.expires_at
+        )
+        return mandate.mandate_id
+
+    # Dispatch and settlement.
+
+
+def decision_payload(decision: Decision) -> dict[str, Any]:
+    return {
+        "verdict": decision.verdict.value,
+        "code": decision.code.value,
+        "rule_id": decision.rule_id,
+        "policy_version": decision.policy_version,
+        "hits": [{"rule_id": h.rule_id, "verdict": h.verdict.value, "code": h.code.value} for h in decision.hits],
+    }
+
+
+def closed_terms(txn: TransactionRow, parent_id: str) -> ClosedTerms:
+    return ClosedTerms(
+        transaction_id=txn.transaction_id,
+        tool=txn.tool.value,
+        amount_minor=txn.amount.amount_minor,
+        currency=txn.amount.currency,
+        counterparty=txn.counterparty,
+        idempotency_key=txn.idempotency_key,
+        args_hash=txn.args_hash,
+        parent_id=parent_id,
+    )

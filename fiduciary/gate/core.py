@@ -1,0 +1,285 @@
+"""The gate: the one orchestrator that strings the stages together.
+
+```
+parse & bound ─▶ injection ─▶ policy ─▶ mandate ─▶ wallet hold ─▶ verify again ─▶ rail ─▶ settle / roll back
+```
+
+Stages are pure functions; this package owns their order, the I/O and the transactions. Every
+step that changes state writes its audit entry in the same database transaction. A stage
+that errors stops the money: the call is denied with a reference id, never half-executed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from fiduciary.domain import limits
+from fiduciary.domain.clock import Clock, parse_iso
+from fiduciary.domain.codes import Code
+from fiduciary.domain.errors import ConflictError, InputError
+from fiduciary.domain.ids import Prefix, new_id, token_hash
+from fiduciary.domain.intents import PLATFORM, AgentRef, PaymentIntent, PaymentRequest, Tool
+from fiduciary.domain.results import Outcome
+from fiduciary.domain.states import TxState
+from fiduciary.gate.authorize import Authorizer
+from fiduciary.gate.outcomes import agent_actor, outcome_for, refusal
+from fiduciary.gate.parse import prepare
+from fiduciary.gate.screening import Screening, screen
+from fiduciary.gate.settle import Settlement
+from fiduciary.policies import PolicyInput
+from fiduciary.rails import Rail
+from fiduciary.store import ApprovalRow, SqliteStore, TransactionRow, Writer
+
+log = logging.getLogger(__name__)
+
+S = TxState
+
+
+class Gate:
+    """Runs every money-moving call through the stages, and resumes what a crash interrupted."""
+
+    def __init__(self, store: SqliteStore, rails: Mapping[str, Rail], *, rail: str = "sandbox") -> None:
+        self.store = store
+        self.authorizer = Authorizer()
+        self.settlement = Settlement(store, rails, rail=rail)
+
+    @property
+    def clock(self) -> Clock:
+        return self.store.clock
+
+    # Submission.
+
+    async def authenticate(self, token: str | None, *, tool: str, reference: str) -> AgentRef | None:
+        """The agent a bearer token belongs to; an unknown token is refused and audited."""
+        if token and len(token) <= limits.token_chars_max:
+            row = await self.store.read.agent_by_token_hash(token_hash(token))
+            if row is not None:
+                return row.ref
+        async with self.store.write() as w:
+            if await w.project_exists(PLATFORM.org_id, PLATFORM.project_id):
+                await self.audit_refusal(
+                    w,
+                    PLATFORM,
+                    tool=tool,
+                    code=Code.UNAUTHENTICATED,
+                    reference=reference,
+                    detail={"token_present": bool(token)},
+                )
+        return None
+
+    async def request(
+        self, caller: AgentRef, request: PaymentRequest, *, reference: str, tainted: bool = False
+    ) -> Outcome:
+        """Parse & bound a surface's request, then submit it; bad input is refused and audited."""
+        try:
+            intent = await prepare(caller, request, self.store.read, now=self.clock.now())
+        except InputError as exc:
+            await self.refuse(caller, tool=request.tool.value, code=Code(exc.code), reference=reference)
+            return refusal(Code(exc.code), reference, message=exc.message)
+        return await self.submit(intent, reference=reference, tainted=tainted)
+
+    async def refuse(
+        self, caller: AgentRef, *, tool: str, code: Code, reference: str, detail: dict[str, Any] | None = None
+    ) -> None:
+        """Record a call refused before it became a transaction."""
+        async with self.store.write() as w:
+            await self.audit_refusal(w, caller, tool=tool, code=code, reference=reference, detail=detail)
+
+    async def submit(self, intent: PaymentIntent, *, reference: str, tainted: bool = False) -> Outcome:
+        """Run one parsed intent through the gate and, if it is allowed, to the rail."""
+        screening = screen(intent, None)
+        async with self.store.write() as w:
+            existing = await w.transaction_by_key(intent.caller, intent.idempotency_key)
+            if existing is not None:
+                return await self._replay(w, existing, intent, reference)
+            txn = await w.insert_transaction(
+                new_id(Prefix.TRANSACTION),
+                intent,
+                reference=reference,
+                actor=agent_actor(intent.caller),
+                payload=await self._intent_payload(w, intent),
+            )
+            txn = await self._screen_and_decide(w, txn, intent, screening, tainted=tainted)
+        if txn.state in (S.AUTHORIZED, S.HELD):
+            txn = await self.settlement.dispatch(txn)
+        return outcome_for(txn)
+
+    async def _replay(self, w: Writer, existing: TransactionRow, intent: PaymentIntent, reference: str) -> Outcome:
+        if existing.args_hash == intent.args_hash():
+            return outcome_for(existing, replayed=True)
+        await self.audit_refusal(
+            w,
+            intent.caller,
+            tool=intent.tool.value,
+            code=Code.IDEMPOTENCY_CONFLICT,
+            reference=reference,
+            detail={"existing": existing.transaction_id},
+        )
+        return refusal(Code.IDEMPOTENCY_CONFLICT, reference)
+
+    async def _intent_payload(self, w: Writer, intent: PaymentIntent) -> dict[str, Any]:
+        """What the chain records of an intent: the counterparty only as a salted commitment."""
+        return {
+            "tool": intent.tool.value,
+            "amount_minor": intent.amount.amount_minor,
+            "currency": intent.amount.currency,
+            "counterparty_commitment": await w.commit_pii(intent.caller.org_id, intent.counterparty),
+            "purpose": intent.purpose,
+            "category": intent.category,
+            "country": intent.country,
+            "idempotency_key": intent.idempotency_key,
+            "args_hash": intent.args_hash(),
+            "original_transaction_id": intent.original_transaction_id,
+        }
+
+    async def _screen_and_decide(
+        self, w: Writer, txn: TransactionRow, intent: PaymentIntent, screening: Screening, *, tainted: bool
+    ) -> TransactionRow:
+        actor = agent_actor(intent.caller)
+        if screening.blocked:
+            return await w.move(txn, S.DENIED, actor=actor, code=Code.INJECTION_BLOCKED, payload=screening.payload)
+        txn = await w.move(txn, S.SCREENED, actor=actor, payload=screening.payload)
+        refund_problem = await self._refund_problem(w, intent)
+        if refund_problem is not None:
+            return await w.move(txn, S.DENIED, actor=actor, code=refund_problem, payload={"stage": "refund"})
+        facts = PolicyInput(0, risk_bp=screening.risk_bp, tainted=tainted)
+        return await self.authorizer.decide(w, txn, intent, facts, approval=None)
+
+    async def _refund_problem(self, w: Writer, intent: PaymentIntent) -> Code | None:
+        """A refund must point at a settled charge of this agent with enough left to return."""
+        if intent.tool is not Tool.REFUND:
+            return None
+        caller = intent.caller
+        original = None
+        if intent.original_transaction_id is not None:
+            original = await w.agent_transaction(caller, intent.original_transaction_id)
+        if original is None or original.tool is not Tool.CHARGE or original.state is not S.SETTLED:
+            return Code.REFUND_NOT_ALLOWED
+        if original.amount.currency != intent.amount.currency:
+            return Code.REFUND_NOT_ALLOWED
+        refunded = await w.refunded_total(caller.org_id, caller.project_id, original.transaction_id)
+        if refunded + intent.amount.amount_minor > original.amount.amount_minor:
+            return Code.REFUND_EXCEEDS_ORIGINAL
+        return None
+
+    async def approve(self, approval_id: str, *, operator: str) -> Outcome:
+        """An operator approves a held payment: it is checked again and, if still allowed, executed."""
+        async with self.store.write() as w:
+            approval, txn = await self._pending(w, approval_id)
+            actor = f"operator:{operator}"
+            stale = await self._approval_problem(w, approval, txn)
+            if stale is not None:
+                status, code = stale
+                await w.decide_approval(approval_id, status, by=operator, reason=code.value)
+                target = S.EXPIRED if status == "expired" else S.REJECTED
+                return outcome_for(await w.move(txn, target, actor=actor, code=code))
+            await w.decide_approval(approval_id, "approved", by=operator, reason=None)
+            txn = await w.move(txn, S.APPROVED, actor=actor, payload={"approval_id": approval_id})
+            approved = replace(approval, status="approved")
+            txn = await self.authorizer.decide(w, txn, txn.intent(), PolicyInput(0), approval=approved)
+        if txn.state in (S.AUTHORIZED, S.HELD):
+            txn = await self.settlement.dispatch(txn)
+        return outcome_for(txn)
+
+    async def reject(self, approval_id: str, *, operator: str, reason: str) -> Outcome:
+        async with self.store.write() as w:
+            _, txn = await self._pending(w, approval_id)
+            await w.decide_approval(approval_id, "rejected", by=operator, reason=reason)
+            txn = await w.move(
+                txn,
+                S.REJECTED,
+                actor=f"operator:{operator}",
+                code=Code.APPROVAL_REJECTED,
+                payload={"approval_id": approval_id, "reason": reason},
+            )
+        return outcome_for(txn)
+
+    async def _pending(self, w: Writer, approval_id: str) -> tuple[ApprovalRow, TransactionRow]:
+        approval = await w.approval(approval_id)
+        if approval is None:
+            raise InputError(Code.NOT_FOUND, f"no approval {approval_id}")
+        if approval.status != "pending":
+            raise InputError(Code.INVALID_ARGUMENT, f"approval {approval_id} is already {approval.status}")
+        txn = await w.transaction(approval.org_id, approval.project_id, approval.transaction_id)
+        assert txn is not None and txn.state is S.PENDING_APPROVAL, "a pending approval holds its transaction"
+        return approval, txn
+
+    async def _approval_problem(self, w: Writer, approval: ApprovalRow, txn: TransactionRow) -> tuple[str, Code] | None:
+        """An approval binds to the exact arguments and policy version, and expires."""
+        if w.now >= parse_iso(approval.expires_at):
+            return "expired", Code.APPROVAL_EXPIRED
+        if approval.args_hash != txn.args_hash or txn.intent().args_hash() != txn.args_hash:
+            return "rejected", Code.APPROVAL_STALE
+        policy = await w.active_policy(txn.org_id, txn.project_id)
+        if policy is None or policy.version_hash != approval.policy_version:
+            return "expired", Code.APPROVAL_STALE
+        return None
+
+    async def expire_approvals(self) -> int:
+        """Expire every pending approval past its deadline: silence is not consent."""
+        expired = 0
+        for approval in await self.store.read.approvals(status="pending", limit=limits.list_page_size_max):
+            if self.clock.now() < parse_iso(approval.expires_at):
+                continue
+            async with self.store.write() as w:
+                fresh = await w.approval(approval.approval_id)
+                txn = await w.transaction(approval.org_id, approval.project_id, approval.transaction_id)
+                if fresh is None or fresh.status != "pending" or txn is None:
+                    continue
+                await w.decide_approval(approval.approval_id, "expired", by="system", reason="ttl")
+                await w.move(txn, S.EXPIRED, actor="system", code=Code.APPROVAL_EXPIRED)
+                expired += 1
+        return expired
+
+    # Recovery.
+
+    async def resume(self) -> list[Outcome]:
+        """Finish or roll back every transaction a crash left in flight. Never pays twice."""
+        outcomes = []
+        for txn in await self.store.read.in_flight():
+            try:
+                outcomes.append(outcome_for(await self._resume_one(txn)))
+            except ConflictError:
+                log.info("transaction %s moved while resuming", txn.transaction_id)
+        return outcomes
+
+    async def _resume_one(self, txn: TransactionRow) -> TransactionRow:
+        if txn.state is S.APPROVED:
+            async with self.store.write() as w:
+                approval = await w.approval(txn.approval_id or "")
+                assert approval is not None
+                txn = await self.authorizer.decide(w, txn, txn.intent(), PolicyInput(0), approval=approval)
+        if txn.state in (S.AUTHORIZED, S.HELD):
+            return await self.settlement.dispatch(txn)
+        if txn.state is S.ROLLING_BACK:
+            async with self.store.write() as w:
+                if await self.settlement.still_held(w, txn):
+                    await self.settlement.release(w, txn)
+                return await w.move(txn, S.ROLLED_BACK, actor="system", code=txn.code)
+        if txn.state in (S.DISPATCHING, S.UNKNOWN):
+            return await self.settlement.reconcile(txn)
+        return txn
+
+    async def audit_refusal(
+        self,
+        w: Writer,
+        caller: AgentRef,
+        *,
+        tool: str,
+        code: Code,
+        reference: str,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        payload: dict[str, Any] = {"tool": tool, "code": code.value, **(detail or {})}
+        await w.audit(
+            caller.org_id,
+            caller.project_id,
+            actor=agent_actor(caller),
+            type="call.refused",
+            subject=caller.agent_id,
+            ref=reference,
+            payload=payload,
+        )

@@ -1,0 +1,209 @@
+"""From an authorized transaction to money that moved, or did not: dispatch, settle, fail, roll back.
+
+Right before the rail the closed mandate is verified again; the dispatch is recorded before
+the rail is called, so a crash leaves `dispatching` and reconciliation asks the rail about the
+idempotency key before anything is sent again. Never pays twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fiduciary.domain.clock import parse_iso
+from fiduciary.domain.codes import Code
+from fiduciary.domain.errors import MandateError, RailRejected, RailTimeout
+from fiduciary.domain.intents import OUTFLOWS
+from fiduciary.domain.states import TxState
+from fiduciary.gate.authorize import closed_terms
+from fiduciary.mandates import ClosedMandate, verify_closed
+from fiduciary.mandates.keys import KeyPurpose
+from fiduciary.rails import Direction, Rail, RailReceipt, RailRequest, idempotency_key_for, matches
+from fiduciary.store import SqliteStore, TransactionRow, Writer
+from fiduciary.wallets import capture, credit, release
+
+log = logging.getLogger(__name__)
+
+S = TxState
+
+
+class Settlement:
+    """Owns the rails: everything after a transaction is authorized."""
+
+    def __init__(self, store: SqliteStore, rails: Mapping[str, Rail], *, rail: str) -> None:
+        assert rail in rails, "the default rail must be configured"
+        self.store = store
+        self._rails = rails
+        self._rail_name = rail
+
+    async def dispatch(self, txn: TransactionRow) -> TransactionRow:
+        """Verify the closed mandate again, record the dispatch, call the rail, settle."""
+        async with self.store.write() as w:
+            fresh = await w.transaction(txn.org_id, txn.project_id, txn.transaction_id)
+            assert fresh is not None
+            if fresh.state not in (S.AUTHORIZED, S.HELD):
+                return fresh  # an operator or a kill switch moved it meanwhile
+            problem = await self._recheck(w, fresh)
+            if problem is not None:
+                code, cause = problem
+                return await self.roll_back(w, fresh, code=code, actor="system", detail={"cause": cause})
+            assert fresh.closed_mandate_id is not None
+            await w.use_closed_mandate(fresh.org_id, fresh.project_id, fresh.closed_mandate_id)
+            txn = await w.move(
+                fresh, S.DISPATCHING, actor="system", rail=self._rail_name, payload={"rail": self._rail_name}
+            )
+        return await self._call_rail(txn)
+
+    async def _recheck(self, w: Writer, txn: TransactionRow) -> tuple[Code, str] | None:
+        """Right before the rail: the closed mandate verifies, its parent stands, no kill switch."""
+        closed = await w.closed_mandate(txn.org_id, txn.project_id, txn.transaction_id)
+        if closed is None or closed.used_at is not None:
+            return Code.MANDATE_INVALID, "closed mandate missing or used"
+        keys = await w.public_keys(txn.org_id, KeyPurpose.MANDATE)
+        expected = ClosedMandate(
+            mandate_id=closed.mandate_id,
+            org_id=txn.org_id,
+            project_id=txn.project_id,
+            agent_id=txn.agent_id,
+            issued_at=parse_iso(closed.issued_at),
+            expires_at=parse_iso(closed.expires_at),
+            terms=closed_terms(txn, closed.parent_id),
+        )
+        try:
+            verify_closed(closed.token, keys, expected=expected, now=w.now)
+        except MandateError as exc:
+            return Code.MANDATE_INVALID, exc.cause
+        if await w.active_kill_switch(txn.caller) is not None:
+            return Code.AGENT_FROZEN, "kill switch"
+        if txn.open_mandate_id is not None:
+            parent = await w.open_mandate(txn.org_id, txn.project_id, txn.open_mandate_id)
+            if parent is None or parent.status != "active":
+                return Code.MANDATE_REVOKED, "open mandate revoked"
+        elif txn.approval_id is not None:
+            approval = await w.approval(txn.approval_id)
+            if approval is None or approval.status != "approved":
+                return Code.MANDATE_REVOKED, "approval withdrawn"
+        return None
+
+    async def _call_rail(self, txn: TransactionRow) -> TransactionRow:
+        rail = self._rails[txn.rail or self._rail_name]
+        request = _rail_request(txn)
+        receipt: RailReceipt | None
+        try:
+            receipt = await rail.dispatch(request)
+        except RailRejected as exc:
+            return await self.finish(txn, None, rejected=exc.code)
+        except RailTimeout:
+            log.warning("rail %s timed out for %s; reconciling", rail.name, txn.transaction_id)
+            receipt = await self._lookup(rail, request)
+        return await self.finish(txn, receipt, rejected=None)
+
+    async def _lookup(self, rail: Rail, request: RailRequest) -> RailReceipt | None:
+        try:
+            return await rail.lookup(request.idempotency_key)
+        except (RailTimeout, RailRejected):
+            return None
+
+    async def finish(self, txn: TransactionRow, receipt: RailReceipt | None, *, rejected: str | None) -> TransactionRow:
+        """Settle, fail or mark unknown, in one transaction with the wallet movement."""
+        async with self.store.write() as w:
+            fresh = await w.transaction(txn.org_id, txn.project_id, txn.transaction_id)
+            assert fresh is not None and fresh.state in (S.DISPATCHING, S.UNKNOWN)
+            if rejected is not None:
+                return await self._fail(w, fresh, rail_code=rejected)
+            request = _rail_request(fresh)
+            if receipt is not None and matches(request, receipt, rail=fresh.rail or self._rail_name):
+                return await self._settle(w, fresh, receipt)
+            if fresh.state is S.UNKNOWN:
+                return fresh
+            detail = {"receipt_mismatch": receipt is not None}
+            return await w.move(fresh, S.UNKNOWN, actor="system", code=Code.OUTCOME_UNKNOWN, payload=detail)
+
+    async def _settle(self, w: Writer, txn: TransactionRow, receipt: RailReceipt) -> TransactionRow:
+        caller = txn.caller
+        wallet = await w.wallet(caller, txn.amount.currency)
+        if txn.tool in OUTFLOWS:
+            assert wallet is not None, "an outflow was held on an existing wallet"
+            await w.move_wallet(
+                caller,
+                wallet,
+                capture(wallet, txn.amount),
+                kind="debit",
+                amount=txn.amount,
+                transaction_id=txn.transaction_id,
+                closed_mandate_id=txn.closed_mandate_id,
+            )
+        else:
+            wallet = wallet or await w.create_wallet(caller, txn.amount.currency)
+            await w.move_wallet(
+                caller,
+                wallet,
+                credit(wallet, txn.amount),
+                kind="credit",
+                amount=txn.amount,
+                transaction_id=txn.transaction_id,
+                closed_mandate_id=None,
+            )
+        payload = {"rail": receipt.rail, "rail_reference": receipt.rail_reference, "settled_at": receipt.settled_at}
+        return await w.move(
+            txn, S.SETTLED, actor="system", code=Code.EXECUTED, payload=payload, rail_reference=receipt.rail_reference
+        )
+
+    async def _fail(self, w: Writer, txn: TransactionRow, *, rail_code: str) -> TransactionRow:
+        txn = await w.move(txn, S.FAILED, actor="system", code=Code.RAIL_REJECTED, payload={"rail_code": rail_code})
+        if txn.tool not in OUTFLOWS:
+            return txn
+        await self.release(w, txn)
+        return await w.move(txn, S.RELEASED, actor="system")
+
+    async def release(self, w: Writer, txn: TransactionRow) -> None:
+        wallet = await w.wallet(txn.caller, txn.amount.currency)
+        assert wallet is not None, "a held transaction has a wallet"
+        await w.move_wallet(
+            txn.caller,
+            wallet,
+            release(wallet, txn.amount),
+            kind="release",
+            amount=txn.amount,
+            transaction_id=txn.transaction_id,
+            closed_mandate_id=txn.closed_mandate_id,
+        )
+
+    async def roll_back(
+        self, w: Writer, txn: TransactionRow, *, code: Code, actor: str, detail: dict[str, Any]
+    ) -> TransactionRow:
+        """Stop an authorized or held transaction before it reaches the rail and release its hold."""
+        was_held = txn.state is S.HELD
+        txn = await w.move(txn, S.ROLLING_BACK, actor=actor, code=code, payload=detail)
+        if was_held:
+            await self.release(w, txn)
+        return await w.move(txn, S.ROLLED_BACK, actor=actor, code=code)
+
+    # Approvals.
+
+    async def still_held(self, w: Writer, txn: TransactionRow) -> bool:
+        sums = await w.transaction_ledger(txn.org_id, txn.project_id, txn.transaction_id)
+        return sums.get("hold", 0) > sums.get("release", 0) + sums.get("debit", 0)
+
+    async def reconcile(self, txn: TransactionRow) -> TransactionRow:
+        """Ask the rail what happened to the idempotency key; only if it never arrived, send it again."""
+        rail = self._rails[txn.rail or self._rail_name]
+        request = _rail_request(txn)
+        receipt = await self._lookup(rail, request)
+        if receipt is None:
+            return await self._call_rail(txn)  # same idempotency key: the rail cannot pay twice
+        return await self.finish(txn, receipt, rejected=None)
+
+    # Refusals.
+
+
+def _rail_request(txn: TransactionRow) -> RailRequest:
+    direction = Direction.PAYOUT if txn.tool in OUTFLOWS else Direction.COLLECT
+    return RailRequest(
+        idempotency_key=idempotency_key_for(txn.transaction_id),
+        direction=direction,
+        amount_minor=txn.amount.amount_minor,
+        currency=txn.amount.currency,
+        counterparty=txn.counterparty,
+    )
