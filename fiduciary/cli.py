@@ -19,6 +19,7 @@ from typing import Any
 import anyio
 
 from fiduciary import control
+from fiduciary.domain import limits
 from fiduciary.domain.clock import SystemClock
 from fiduciary.domain.errors import FiduciaryError
 from fiduciary.domain.money import Money, parse_amount
@@ -271,10 +272,50 @@ async def cmd_scan(settings: Settings, args: argparse.Namespace) -> int:
     from fiduciary import injection
     from fiduciary.injection.report import format_report, report_json
 
-    text = sys.stdin.read() if args.text == "-" else args.text
-    result = injection.score(text)
+    # Read a little more than the scorer looks at: it truncates (and flags) the rest anyway.
+    text = sys.stdin.read(limits.injection_text_chars_max + 1) if args.text == "-" else args.text
+    config = None
+    if args.org:
+        async with open_runtime(settings, resume=False) as rt:
+            config = await rt.gate.configs.for_org(rt.store.read, args.org)
+    result = injection.score(text, context=injection.ScanContext(tool=args.tool, config=config))
     print(json.dumps(report_json(result), indent=2) if args.json else format_report(result))
     return 2 if result.blocked else 0
+
+
+async def _tenant_scope(rt: Runtime, *, org: str | None, project: str | None) -> tuple[str, str]:
+    """The org and project a command means: as given, or the only one there is."""
+    scopes = sorted({(a.ref.org_id, a.ref.project_id) for a in await rt.store.read.agents()})
+    scopes = [s for s in scopes if (org is None or s[0] == org) and (project is None or s[1] == project)]
+    if len(scopes) != 1:
+        raise FiduciaryError("name the tenant with --org/--project" if scopes else "no such org or project")
+    return scopes[0]
+
+
+async def cmd_policy(settings: Settings, args: argparse.Namespace) -> int:
+    source = await anyio.Path(args.file).read_text()
+
+    async def run(rt: Runtime) -> int:
+        org_id, project_id = await _tenant_scope(rt, org=args.org, project=args.project)
+        version = await control.apply_policy(rt.store, org_id, project_id, source, operator=settings.operator)
+        print(
+            f"policy version {version} is active for {project_id}; pending approvals asked under the old one go stale"
+        )
+        return 0
+
+    return await _with_runtime(settings, run)
+
+
+async def cmd_injection(settings: Settings, args: argparse.Namespace) -> int:
+    source = await anyio.Path(args.file).read_text()
+
+    async def run(rt: Runtime) -> int:
+        org_id, _ = await _tenant_scope(rt, org=args.org, project=None)
+        version = await control.apply_injection_config(rt.store, org_id, source, operator=settings.operator)
+        print(f"injection screening config version {version} is active for {org_id}")
+        return 0
+
+    return await _with_runtime(settings, run)
 
 
 async def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
@@ -354,8 +395,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("scan", parents=[common], help="score a text for prompt injection (exit 2 if blocked)")
     p.add_argument("text", help="the text, or - to read standard input")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the matches as JSON")
+    p.add_argument("--org", help="apply this org's screening config (thresholds, custom patterns)")
+    p.add_argument("--tool", help="score as an argument of this tool (per-tool thresholds)")
     p.set_defaults(run=cmd_scan)
+
+    p = sub.add_parser("policy", parents=[common], help="apply a policy file to a project (a new version)")
+    a = p.add_subparsers(dest="action", required=True)
+    q = a.add_parser("apply", parents=[common])
+    q.add_argument("file", help="policy TOML, see examples/policies/default.toml")
+    q.add_argument("--org")
+    q.add_argument("--project")
+    p.set_defaults(run=cmd_policy)
+
+    p = sub.add_parser("injection", parents=[common], help="apply an org's injection screening config")
+    a = p.add_subparsers(dest="action", required=True)
+    q = a.add_parser("apply", parents=[common])
+    q.add_argument("file", help="screening TOML, see examples/injection/org.toml")
+    q.add_argument("--org")
+    p.set_defaults(run=cmd_injection)
 
     p = sub.add_parser("db", parents=[common], help="database maintenance")
     a = p.add_subparsers(dest="action", required=True)

@@ -22,6 +22,7 @@ from fiduciary.domain.intents import PLATFORM, AgentRef
 from fiduciary.domain.money import Money
 from fiduciary.domain.states import TxState
 from fiduciary.gate import Gate
+from fiduciary.gate.screening import config_version, parse_injection_config
 from fiduciary.mandates import OpenMandate, OpenTerms, sign_open
 from fiduciary.mandates.keys import KeyPurpose
 from fiduciary.policies import parse_policy
@@ -109,6 +110,25 @@ async def apply_policy(store: SqliteStore, org_id: str, project_id: str, source:
         if not await w.project_exists(org_id, project_id):
             raise InputError(Code.NOT_FOUND, f"no project {project_id} in org {org_id}")
         return await _apply_policy(w, org_id, project_id, source, policy.version, operator)
+
+
+async def apply_injection_config(store: SqliteStore, org_id: str, source: str, *, operator: str) -> int:
+    """Validate and store an org's screening configuration (thresholds, custom patterns); used from the next call."""
+    parse_injection_config(source)
+    version_hash = config_version(source)
+    async with store.write() as w:
+        if org_id not in await w.org_ids():
+            raise InputError(Code.NOT_FOUND, f"no org {org_id}")
+        number = await w.insert_injection_config(org_id, version_hash=version_hash, source=source, by=operator)
+        await w.audit(
+            org_id,
+            None,
+            actor=operator_actor(operator),
+            type="injection_config.applied",
+            subject=org_id,
+            payload={"version": number, "version_hash": version_hash},
+        )
+    return number
 
 
 async def _fund(w: Writer, caller: AgentRef, amount: Money, operator: str) -> None:

@@ -25,6 +25,7 @@ class Prefix(StrEnum):
     APPROVAL = "apr"
     REFERENCE = "ref"
     KILL_SWITCH = "ks"
+    TAINT = "tnt"
 
 
 AGENT_TOKEN_PREFIX = "fid_agent_"  # noqa: S105 (a prefix, not a secret)

@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import Final
 
 # Money at the edge.
-amount_integer_digits_max: Final = 15
-"""Digits before the decimal point of a major-unit amount string."""
 amount_chars_max: Final = 32
+"""Longest amount string; it also bounds the integer the parser builds."""
 amount_minor_max: Final = 10**15
 """Largest amount in minor units; below 2**53 so every amount is exact in JSON readers."""
 
@@ -52,6 +51,8 @@ policy_rules_max: Final = 500
 policy_list_entries_max: Final = 1000
 
 # Rails.
+rail_note_chars_max: Final = 500
+"""Longest free text from a rail that may be shown to the model (after screening)."""
 rail_timeout_ms: Final = 10_000
 rail_attempts_max: Final = 3
 rail_backoff_base_ms: Final = 100

@@ -130,8 +130,6 @@ def parse_amount(text: object, currency: object) -> Money:
     exponent = CURRENCY_EXPONENTS[code]
     if len(frac) > exponent:
         raise InputError(Code.INVALID_AMOUNT, f"{code} allows at most {exponent} decimal places")
-    if len(whole.lstrip("0")) > limits.amount_integer_digits_max:
-        raise InputError(Code.INVALID_AMOUNT, "amount is too large")
     minor = int(whole) * 10**exponent + (int(frac.ljust(exponent, "0")) if exponent else 0)
     if minor <= 0:
         raise InputError(Code.INVALID_AMOUNT, "amount must be greater than zero")

@@ -37,6 +37,7 @@ class Outcome:
     amount: Money | None = None
     approval_id: str | None = None
     rail_reference: str | None = None
+    rail_note: str | None = None
     replayed: bool = False
 
     @property

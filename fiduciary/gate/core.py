@@ -27,7 +27,7 @@ from fiduciary.domain.states import TxState
 from fiduciary.gate.authorize import Authorizer
 from fiduciary.gate.outcomes import agent_actor, outcome_for, refusal
 from fiduciary.gate.parse import prepare
-from fiduciary.gate.screening import Screening, screen
+from fiduciary.gate.screening import Screening, ScreeningConfigs, screen
 from fiduciary.gate.settle import Settlement
 from fiduciary.policies import PolicyInput
 from fiduciary.rails import Rail
@@ -43,8 +43,9 @@ class Gate:
 
     def __init__(self, store: SqliteStore, rails: Mapping[str, Rail], *, rail: str = "sandbox") -> None:
         self.store = store
+        self.configs = ScreeningConfigs()
         self.authorizer = Authorizer()
-        self.settlement = Settlement(store, rails, rail=rail)
+        self.settlement = Settlement(store, rails, rail=rail, configs=self.configs)
 
     @property
     def clock(self) -> Clock:
@@ -70,16 +71,14 @@ class Gate:
                 )
         return None
 
-    async def request(
-        self, caller: AgentRef, request: PaymentRequest, *, reference: str, tainted: bool = False
-    ) -> Outcome:
+    async def request(self, caller: AgentRef, request: PaymentRequest, *, reference: str) -> Outcome:
         """Parse & bound a surface's request, then submit it; bad input is refused and audited."""
         try:
             intent = await prepare(caller, request, self.store.read, now=self.clock.now())
         except InputError as exc:
             await self.refuse(caller, tool=request.tool.value, code=Code(exc.code), reference=reference)
             return refusal(Code(exc.code), reference, message=exc.message)
-        return await self.submit(intent, reference=reference, tainted=tainted)
+        return await self.submit(intent, reference=reference)
 
     async def refuse(
         self, caller: AgentRef, *, tool: str, code: Code, reference: str, detail: dict[str, Any] | None = None
@@ -88,13 +87,14 @@ class Gate:
         async with self.store.write() as w:
             await self.audit_refusal(w, caller, tool=tool, code=code, reference=reference, detail=detail)
 
-    async def submit(self, intent: PaymentIntent, *, reference: str, tainted: bool = False) -> Outcome:
+    async def submit(self, intent: PaymentIntent, *, reference: str) -> Outcome:
         """Run one parsed intent through the gate and, if it is allowed, to the rail."""
-        screening = screen(intent, None)
+        screening = screen(intent, await self.configs.for_org(self.store.read, intent.caller.org_id))
         async with self.store.write() as w:
             existing = await w.transaction_by_key(intent.caller, intent.idempotency_key)
             if existing is not None:
                 return await self._replay(w, existing, intent, reference)
+            tainted = bool(await w.active_taints(intent.caller))
             txn = await w.insert_transaction(
                 new_id(Prefix.TRANSACTION),
                 intent,
@@ -103,9 +103,24 @@ class Gate:
                 payload=await self._intent_payload(w, intent),
             )
             txn = await self._screen_and_decide(w, txn, intent, screening, tainted=tainted)
+            if tainted and txn.state is S.PENDING_APPROVAL:
+                await self._clear_taint(w, txn)
         if txn.state in (S.AUTHORIZED, S.HELD):
             txn = await self.settlement.dispatch(txn)
         return outcome_for(txn)
+
+    async def _clear_taint(self, w: Writer, txn: TransactionRow) -> None:
+        """The call a taint was waiting for is now in front of a person: the taint has done its job."""
+        cleared = await w.clear_taints(txn.caller, by="system")
+        await w.audit(
+            txn.org_id,
+            txn.project_id,
+            actor="system",
+            type="agent.taint_cleared",
+            subject=txn.agent_id,
+            ref=txn.reference,
+            payload={"held_for_approval": txn.transaction_id, "approval_id": txn.approval_id, "cleared": cleared},
+        )
 
     async def _replay(self, w: Writer, existing: TransactionRow, intent: PaymentIntent, reference: str) -> Outcome:
         if existing.args_hash == intent.args_hash():

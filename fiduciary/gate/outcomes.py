@@ -25,6 +25,7 @@ def outcome_for(txn: TransactionRow, *, replayed: bool = False) -> Outcome:
         amount=txn.amount,
         approval_id=txn.approval_id,
         rail_reference=txn.rail_reference,
+        rail_note=txn.rail_note,
         replayed=replayed,
     )
 

@@ -17,6 +17,7 @@ from fiduciary.domain.errors import MandateError, RailRejected, RailTimeout
 from fiduciary.domain.intents import OUTFLOWS
 from fiduciary.domain.states import TxState
 from fiduciary.gate.authorize import closed_terms
+from fiduciary.gate.screening import ScreeningConfigs, screen_upstream
 from fiduciary.mandates import ClosedMandate, verify_closed
 from fiduciary.mandates.keys import KeyPurpose
 from fiduciary.rails import Direction, Rail, RailReceipt, RailRequest, idempotency_key_for, matches
@@ -31,11 +32,14 @@ S = TxState
 class Settlement:
     """Owns the rails: everything after a transaction is authorized."""
 
-    def __init__(self, store: SqliteStore, rails: Mapping[str, Rail], *, rail: str) -> None:
+    def __init__(
+        self, store: SqliteStore, rails: Mapping[str, Rail], *, rail: str, configs: ScreeningConfigs | None = None
+    ) -> None:
         assert rail in rails, "the default rail must be configured"
         self.store = store
         self._rails = rails
         self._rail_name = rail
+        self._configs = configs or ScreeningConfigs()
 
     async def dispatch(self, txn: TransactionRow) -> TransactionRow:
         """Verify the closed mandate again, record the dispatch, call the rail, settle."""
@@ -145,9 +149,20 @@ class Settlement:
                 transaction_id=txn.transaction_id,
                 closed_mandate_id=None,
             )
+        note = None
+        if receipt.note:
+            config = await self._configs.for_org(w, txn.org_id)
+            source = f"rail.{receipt.rail}.note"
+            note = await screen_upstream(w, caller, receipt.note, source=source, reference=txn.reference, config=config)
         payload = {"rail": receipt.rail, "rail_reference": receipt.rail_reference, "settled_at": receipt.settled_at}
         return await w.move(
-            txn, S.SETTLED, actor="system", code=Code.EXECUTED, payload=payload, rail_reference=receipt.rail_reference
+            txn,
+            S.SETTLED,
+            actor="system",
+            code=Code.EXECUTED,
+            payload=payload | {"note_shown": note is not None},
+            rail_reference=receipt.rail_reference,
+            rail_note=note,
         )
 
     async def _fail(self, w: Writer, txn: TransactionRow, *, rail_code: str) -> TransactionRow:

@@ -35,6 +35,8 @@ class RailReceipt:
     currency: str
     counterparty: str
     settled_at: str
+    note: str | None = None
+    """Free text from the provider. Untrusted: screened before it may reach the model."""
 
 
 class Rail(Protocol):

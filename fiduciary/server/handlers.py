@@ -43,6 +43,7 @@ def _payment(outcome: Outcome) -> s.PaymentResult:
         currency=outcome.amount.currency if outcome.amount else None,
         approval_id=outcome.approval_id,
         rail_reference=outcome.rail_reference,
+        rail_note=outcome.rail_note,
         replayed=outcome.replayed,
     )
 
@@ -105,6 +106,7 @@ def _view(txn: TransactionRow) -> s.TransactionView:
         purpose=txn.purpose,
         approval_id=txn.approval_id,
         rail_reference=txn.rail_reference,
+        rail_note=txn.rail_note,
         created_at=txn.created_at,
         updated_at=txn.updated_at,
     )

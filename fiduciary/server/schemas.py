@@ -119,6 +119,7 @@ class PaymentResult(Result):
     currency: str | None = None
     approval_id: str | None = Field(default=None, description="Set while a person has to approve the payment.")
     rail_reference: str | None = None
+    rail_note: str | None = Field(default=None, description="The rail's own words, shown only if screened clean.")
     replayed: bool = Field(default=False, description="True when this is the stored result of an earlier call.")
 
 
@@ -143,6 +144,7 @@ class TransactionView(BaseModel):
     purpose: str
     approval_id: str | None = None
     rail_reference: str | None = None
+    rail_note: str | None = None
     created_at: str
     updated_at: str
 

@@ -23,9 +23,11 @@ from fiduciary.store.rows import (
     AgentRow,
     ApprovalRow,
     ClosedMandateRow,
+    InjectionConfigRow,
     KillSwitchRow,
     OpenMandateRow,
     PolicyRow,
+    TaintRow,
     TransactionRow,
 )
 from fiduciary.wallets import Wallet
@@ -236,6 +238,21 @@ class Queries:
         )
         row = await self._one(sql, (caller.org_id, caller.agent_id, caller.project_id))
         return None if row is None else KillSwitchRow(**dict(row))
+
+    # Screening.
+
+    async def injection_config(self, org_id: str) -> InjectionConfigRow | None:
+        sql = "SELECT * FROM injection_configs WHERE org_id = ? ORDER BY version DESC LIMIT 1"
+        row = await self._one(sql, (org_id,))
+        return None if row is None else InjectionConfigRow(**dict(row))
+
+    async def active_taints(self, caller: AgentRef) -> list[TaintRow]:
+        sql = (
+            "SELECT * FROM taints WHERE org_id = ? AND project_id = ? AND agent_id = ? AND cleared_at IS NULL "
+            "ORDER BY created_at"
+        )
+        rows = await self._all(sql, (caller.org_id, caller.project_id, caller.agent_id))
+        return [TaintRow(**dict(row)) for row in rows]
 
     # Audit.
 

@@ -48,6 +48,8 @@ class TransactionRow:
     rail_reference: str | None
     created_at: str
     updated_at: str
+    rail_note: str | None = None
+    """Free text the rail returned, kept only if screening found it clean."""
 
     @property
     def caller(self) -> AgentRef:
@@ -139,6 +141,29 @@ class PolicyRow:
     source: str
     applied_by: str
     applied_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class InjectionConfigRow:
+    org_id: str
+    version: int
+    version_hash: str
+    source: str
+    applied_by: str
+    applied_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaintRow:
+    org_id: str
+    project_id: str
+    agent_id: str
+    taint_id: str
+    source: str
+    reference: str
+    created_at: str
+    cleared_at: str | None
+    cleared_by: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -236,5 +236,34 @@ CREATE TABLE pii (
 ) STRICT;
 """
 
-MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (("0001_initial", INITIAL),)
+SCREENING: Final = """
+CREATE TABLE injection_configs (
+    org_id        TEXT NOT NULL REFERENCES orgs(org_id),
+    version       INTEGER NOT NULL CHECK (version >= 1),
+    version_hash  TEXT NOT NULL,
+    source        TEXT NOT NULL,
+    applied_by    TEXT NOT NULL,
+    applied_at    TEXT NOT NULL,
+    PRIMARY KEY (org_id, version)
+) STRICT;
+
+CREATE TABLE taints (
+    org_id      TEXT NOT NULL,
+    project_id  TEXT NOT NULL,
+    agent_id    TEXT NOT NULL,
+    taint_id    TEXT NOT NULL UNIQUE,
+    source      TEXT NOT NULL,
+    reference   TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    cleared_at  TEXT,
+    cleared_by  TEXT,
+    PRIMARY KEY (org_id, project_id, taint_id),
+    FOREIGN KEY (org_id, project_id, agent_id) REFERENCES agents(org_id, project_id, agent_id)
+) STRICT;
+CREATE INDEX taints_active ON taints(org_id, project_id, agent_id) WHERE cleared_at IS NULL;
+
+ALTER TABLE transactions ADD COLUMN rail_note TEXT;
+"""
+
+MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (("0001_initial", INITIAL), ("0002_screening", SCREENING))
 """(name, SQL) in the order they apply. Append only: never edit a published migration."""

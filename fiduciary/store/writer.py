@@ -236,7 +236,15 @@ class Writer(Queries):
     ) -> TransactionRow:
         """Move `txn` to `target` (checked against the table), update columns, audit the move."""
         check_transition(txn.state, target)
-        allowed = {"policy_version", "open_mandate_id", "closed_mandate_id", "approval_id", "rail", "rail_reference"}
+        allowed = {
+            "policy_version",
+            "open_mandate_id",
+            "closed_mandate_id",
+            "approval_id",
+            "rail",
+            "rail_reference",
+            "rail_note",
+        }
         assert set(columns) <= allowed, "only workflow columns change after insert"
         sets = {"state": target.value, "code": code or txn.code, "updated_at": iso(self.now), **columns}
         assignments = ", ".join(f"{name} = ?" for name in sets)
@@ -341,6 +349,31 @@ class Writer(Queries):
         )
         if changed != 1:
             raise ConflictError(f"approval {approval_id} is no longer pending")
+
+    # Screening: per-org configuration and tainted agents.
+
+    async def insert_injection_config(self, org_id: str, *, version_hash: str, source: str, by: str) -> int:
+        current = await self.injection_config(org_id)
+        version = 1 if current is None else current.version + 1
+        await self._exec(
+            "INSERT INTO injection_configs VALUES (?, ?, ?, ?, ?, ?)",
+            (org_id, version, version_hash, source, by, iso(self.now)),
+        )
+        return version
+
+    async def insert_taint(self, caller: AgentRef, taint_id: str, *, source: str, reference: str) -> None:
+        await self._exec(
+            "INSERT INTO taints (org_id, project_id, agent_id, taint_id, source, reference, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (caller.org_id, caller.project_id, caller.agent_id, taint_id, source, reference, iso(self.now)),
+        )
+
+    async def clear_taints(self, caller: AgentRef, *, by: str) -> int:
+        return await self._exec(
+            "UPDATE taints SET cleared_at = ?, cleared_by = ? WHERE org_id = ? AND project_id = ? AND agent_id = ? "
+            "AND cleared_at IS NULL",
+            (iso(self.now), by, caller.org_id, caller.project_id, caller.agent_id),
+        )
 
     # Kill switches.
 
