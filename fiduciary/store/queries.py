@@ -54,14 +54,16 @@ class Queries:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
 
+    # One round trip to the database thread per statement: execute and fetch together.
+
     async def _one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self._conn.execute(sql, tuple(params)) as cursor:
-            row: aiosqlite.Row | None = await cursor.fetchone()
+        rows = await self._conn.execute_fetchall(sql, tuple(params))
+        for row in rows:
             return row
+        return None
 
     async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self._conn.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self._conn.execute_fetchall(sql, tuple(params)))
 
     # Tenants, agents, keys.
 

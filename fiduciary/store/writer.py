@@ -37,10 +37,13 @@ class Writer(Queries):
         super().__init__(conn)
         self.now = now
         self._signer_for = signer_for
+        # The writer holds the database lock for the whole transaction, so a chain head read
+        # once stays true until this transaction appends after it.
+        self._heads: dict[str, tuple[int, bytes]] = {}
 
     async def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> int:
-        async with self._conn.execute(sql, params) as cursor:
-            return cursor.rowcount
+        """Run one INSERT/UPDATE in a single round trip; the number of rows it touched."""
+        return len(list(await self._conn.execute_fetchall(f"{sql} RETURNING 1", params)))
 
     async def signer(self, org_id: str, purpose: KeyPurpose) -> Ed25519Signer:
         """The org's current signing key for `purpose` (keys created in this transaction included)."""
@@ -60,7 +63,7 @@ class Writer(Queries):
         payload: dict[str, Any] | None = None,
     ) -> AuditEntry:
         """Append one signed entry to the org's chain, in this transaction."""
-        head = await self.audit_head(org_id)
+        head = self._heads.get(org_id) or await self.audit_head(org_id)
         seq, prev_hash = (1, GENESIS) if head is None else (head[0] + 1, head[1])
         body = EntryBody(seq, org_id, project_id, iso(self.now), actor, type, subject, ref, payload or {})
         entry = seal(body, prev_hash=prev_hash, signer=await self.signer(org_id, KeyPurpose.AUDIT))
@@ -83,6 +86,7 @@ class Writer(Queries):
                 entry.kid,
             ),
         )
+        self._heads[org_id] = (seq, entry.entry_hash)
         return entry
 
     async def commit_pii(self, org_id: str, value: str) -> str:
