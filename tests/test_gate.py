@@ -383,3 +383,25 @@ async def test_bad_input_is_refused_with_a_code_and_an_audit_entry(runtime: Runt
     entries = await runtime.store.read.audit_by_ref("ref_test")
     assert [e.body.type for e in entries] == ["call.refused"] * 4
     assert await available(runtime, tenant) == (100_000, 0)
+
+
+async def test_two_processes_resuming_the_same_payment_settle_it_once(
+    runtime: Runtime, tenant: control.Tenant, settings: Settings
+) -> None:
+    gate = crashing(runtime, CrashBeforeSettle, settings)
+    request = PaymentRequest(tool=Tool.PAY, purpose="p", amount="50.00", currency="USD", counterparty="acct:x")
+    with pytest.raises(Crash):
+        await gate.request(caller(tenant), request, reference="ref_t")
+    other = Gate(runtime.store, {"sandbox": SandboxRail(settings.sandbox_ledger, runtime.store.clock)})
+    results: list[list[Outcome]] = []
+
+    async def resume(g: Gate) -> None:
+        results.append(await g.resume())
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(resume, runtime.gate)
+        tg.start_soon(resume, other)
+    assert {o.status for batch in results for o in batch} == {Status.EXECUTED}
+    assert len(rail_lines(settings)) == 1
+    assert await available(runtime, tenant) == (95_000, 0)
+    await chain_ok(runtime)

@@ -113,7 +113,9 @@ class Settlement:
         """Settle, fail or mark unknown, in one transaction with the wallet movement."""
         async with self.store.write() as w:
             fresh = await w.transaction(txn.org_id, txn.project_id, txn.transaction_id)
-            assert fresh is not None and fresh.state in (S.DISPATCHING, S.UNKNOWN)
+            assert fresh is not None
+            if fresh.state not in (S.DISPATCHING, S.UNKNOWN):
+                return fresh  # another process reconciled it first; the rail's idempotency kept it single
             if rejected is not None:
                 return await self._fail(w, fresh, rail_code=rejected)
             request = _rail_request(fresh)
@@ -147,7 +149,7 @@ class Settlement:
                 kind="credit",
                 amount=txn.amount,
                 transaction_id=txn.transaction_id,
-                closed_mandate_id=None,
+                closed_mandate_id=txn.closed_mandate_id,
             )
         note = None
         if receipt.note:
