@@ -29,7 +29,6 @@ from fiduciary.mandates import OpenTerms
 from fiduciary.runtime import open_runtime
 from fiduciary.server.agent_plane import AgentPlane
 from fiduciary.settings import Settings
-from fiduciary.store import SqliteStore
 
 POLICY = """
 name = "bench"
@@ -54,23 +53,19 @@ def percentiles(samples_ms: list[float]) -> dict[str, float]:
 
 
 async def setup(settings: Settings) -> str:
-    store = await SqliteStore.open(settings.db_path, clock=SystemClock(), master_key=settings.ensure_master_key())
-    try:
-        terms = OpenTerms(
-            currency="USD", max_per_use_minor=10_000, total_cap_minor=10**12, tools=("pay",), purpose="bench"
-        )
-        tenant = await control.bootstrap(
-            store,
-            org_name="bench",
-            agent_name="bench",
-            policy_source=POLICY,
-            funding=parse_amount("10000000.00", "USD"),
-            terms=terms,
-            mandate_days=1,
-            operator="bench",
-        )
-    finally:
-        await store.close()
+    terms = OpenTerms(currency="USD", max_per_use_minor=10_000, total_cap_minor=10**12, tools=("pay",), purpose="bench")
+    spec = control.TenantSpec(
+        org_name="bench",
+        agent_name="bench",
+        policy_source=POLICY,
+        funding=parse_amount("10000000.00", "USD"),
+        terms=terms,
+        mandate_days=1,
+        operator="bench",
+    )
+    tenant = await control.create_tenant(
+        settings.db_path, spec, clock=SystemClock(), master_key=settings.ensure_master_key()
+    )
     return tenant.agent_token
 
 

@@ -130,8 +130,7 @@ async def _init_tenant(
                 ["agent", "name", "org", "project"],
             )
             return None
-        return await control.bootstrap(
-            store,
+        spec = control.TenantSpec(
             org_name=args.org_name,
             agent_name=args.agent_name,
             policy_source=policy,
@@ -140,6 +139,7 @@ async def _init_tenant(
             mandate_days=args.mandate_days,
             operator=settings.operator,
         )
+        return await control.bootstrap(store, spec)
     finally:
         await store.close()
 

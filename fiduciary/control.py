@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from fiduciary.audit.chain import AuditEntry
 from fiduciary.audit.verify import ChainVerifier, VerifyReport
 from fiduciary.domain import limits
+from fiduciary.domain.clock import Clock
 from fiduciary.domain.codes import Code
 from fiduciary.domain.errors import InputError
 from fiduciary.domain.ids import Prefix, new_agent_token, new_id, token_hash
@@ -61,33 +63,51 @@ async def ensure_platform(store: SqliteStore, *, operator: str) -> None:
             await _create_org(w, store, PLATFORM.org_id, PLATFORM.project_id, "platform", operator_actor(operator))
 
 
-async def bootstrap(
-    store: SqliteStore,
-    *,
-    org_name: str,
-    agent_name: str,
-    policy_source: str,
-    funding: Money,
-    terms: OpenTerms,
-    mandate_days: int,
-    operator: str,
-) -> Tenant:
+@dataclass(frozen=True, slots=True)
+class TenantSpec:
+    """What `bootstrap` creates: names, the first policy, the wallet's funds and the open mandate."""
+
+    org_name: str
+    agent_name: str
+    policy_source: str
+    funding: Money
+    terms: OpenTerms
+    mandate_days: int
+    operator: str
+
+
+async def bootstrap(store: SqliteStore, spec: TenantSpec) -> Tenant:
     """Create an org, a project, an agent with its token, a policy, a funded wallet and an open mandate."""
-    await ensure_platform(store, operator=operator)
-    policy = parse_policy(policy_source)
+    await ensure_platform(store, operator=spec.operator)
+    policy = parse_policy(spec.policy_source)
     org_id, project_id = new_id(Prefix.ORG), new_id(Prefix.PROJECT)
     caller = AgentRef(org_id, project_id, new_id(Prefix.AGENT))
-    token, actor = new_agent_token(), operator_actor(operator)
+    token, actor = new_agent_token(), operator_actor(spec.operator)
     async with store.write() as w:
-        await _create_org(w, store, org_id, project_id, org_name, actor)
-        await w.insert_agent(caller, name=agent_name, token_hash=token_hash(token))
+        await _create_org(w, store, org_id, project_id, spec.org_name, actor)
+        await w.insert_agent(caller, name=spec.agent_name, token_hash=token_hash(token))
         await w.audit(
-            org_id, project_id, actor=actor, type="agent.created", subject=caller.agent_id, payload={"name": agent_name}
+            org_id,
+            project_id,
+            actor=actor,
+            type="agent.created",
+            subject=caller.agent_id,
+            payload={"name": spec.agent_name},
         )
-        await _apply_policy(w, org_id, project_id, policy_source, policy.version, operator)
-        await _fund(w, caller, funding, operator)
-        mandate_id = await _issue(w, caller, terms, w.now, w.now + timedelta(days=mandate_days), operator)
+        await _apply_policy(w, org_id, project_id, spec.policy_source, policy.version, spec.operator)
+        await _fund(w, caller, spec.funding, spec.operator)
+        expires = w.now + timedelta(days=spec.mandate_days)
+        mandate_id = await _issue(w, caller, spec.terms, w.now, expires, spec.operator)
     return Tenant(org_id, project_id, caller.agent_id, token, mandate_id)
+
+
+async def create_tenant(path: Path, spec: TenantSpec, *, clock: Clock, master_key: bytes) -> Tenant:
+    """Open the database at `path` (creating and migrating it), `bootstrap` a tenant, close it again."""
+    store = await SqliteStore.open(path, clock=clock, master_key=master_key)
+    try:
+        return await bootstrap(store, spec)
+    finally:
+        await store.close()
 
 
 async def _apply_policy(w: Writer, org_id: str, project_id: str, source: str, version: str, operator: str) -> int:

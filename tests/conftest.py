@@ -14,7 +14,6 @@ from fiduciary.domain.money import parse_amount
 from fiduciary.mandates import OpenTerms
 from fiduciary.runtime import Runtime, open_runtime
 from fiduciary.settings import Settings
-from fiduciary.store import SqliteStore
 
 
 @pytest.fixture
@@ -44,20 +43,16 @@ DEFAULT_TERMS = OpenTerms(
 async def make_tenant(
     settings: Settings, clock: FakeClock, *, policy: str | None = None, terms: OpenTerms = DEFAULT_TERMS
 ) -> control.Tenant:
-    store = await SqliteStore.open(settings.db_path, clock=clock, master_key=settings.ensure_master_key())
-    try:
-        return await control.bootstrap(
-            store,
-            org_name="acme",
-            agent_name="agent-1",
-            policy_source=policy or default_policy_source(),
-            funding=parse_amount("1000.00", "USD"),
-            terms=terms,
-            mandate_days=30,
-            operator="test-operator",
-        )
-    finally:
-        await store.close()
+    spec = control.TenantSpec(
+        org_name="acme",
+        agent_name="agent-1",
+        policy_source=policy or default_policy_source(),
+        funding=parse_amount("1000.00", "USD"),
+        terms=terms,
+        mandate_days=30,
+        operator="test-operator",
+    )
+    return await control.create_tenant(settings.db_path, spec, clock=clock, master_key=settings.ensure_master_key())
 
 
 @pytest.fixture

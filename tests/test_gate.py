@@ -209,20 +209,19 @@ class CrashBeforeSettle(Settlement):
         raise Crash
 
 
-def crashing(rt: Runtime, cls: type[Settlement], settings: Settings) -> Gate:
-    """A second gate on the same store whose process dies at the chosen point."""
+async def crash_mid_payment(rt: Runtime, tenant: control.Tenant, cls: type[Settlement], settings: Settings) -> None:
+    """Pay 50.00 USD through a second gate on the same store whose process dies at the chosen point."""
     gate = Gate(rt.store, {"sandbox": SandboxRail(settings.sandbox_ledger, rt.store.clock)})
     gate.settlement = cls(rt.store, {"sandbox": SandboxRail(settings.sandbox_ledger, rt.store.clock)}, rail="sandbox")
-    return gate
+    request = PaymentRequest(tool=Tool.PAY, purpose="p", amount="50.00", currency="USD", counterparty="acct:x")
+    with pytest.raises(Crash):
+        await gate.request(caller(tenant), request, reference="ref_t")
 
 
 async def test_a_kill_switch_rolls_back_a_held_payment_and_releases_the_funds(
     runtime: Runtime, tenant: control.Tenant, settings: Settings
 ) -> None:
-    gate = crashing(runtime, CrashBeforeDispatch, settings)
-    request = PaymentRequest(tool=Tool.PAY, purpose="p", amount="50.00", currency="USD", counterparty="acct:x")
-    with pytest.raises(Crash):
-        await gate.request(caller(tenant), request, reference="ref_t")
+    await crash_mid_payment(runtime, tenant, CrashBeforeDispatch, settings)
     assert await available(runtime, tenant) == (95_000, 5_000)
     counts = await control.kill(runtime.gate, tenant.agent_id, reason="stop", operator="alice")
     assert counts["rolled_back"] == 1
@@ -234,10 +233,7 @@ async def test_a_kill_switch_rolls_back_a_held_payment_and_releases_the_funds(
 async def test_after_a_crash_before_dispatch_resume_pays_exactly_once(
     runtime: Runtime, tenant: control.Tenant, settings: Settings
 ) -> None:
-    gate = crashing(runtime, CrashBeforeDispatch, settings)
-    request = PaymentRequest(tool=Tool.PAY, purpose="p", amount="50.00", currency="USD", counterparty="acct:x")
-    with pytest.raises(Crash):
-        await gate.request(caller(tenant), request, reference="ref_t")
+    await crash_mid_payment(runtime, tenant, CrashBeforeDispatch, settings)
     outcomes = await runtime.gate.resume()
     assert [o.status for o in outcomes] == [Status.EXECUTED]
     assert len(rail_lines(settings)) == 1
@@ -247,10 +243,7 @@ async def test_after_a_crash_before_dispatch_resume_pays_exactly_once(
 async def test_after_a_crash_between_rail_and_settlement_reconcile_never_pays_twice(
     runtime: Runtime, tenant: control.Tenant, settings: Settings
 ) -> None:
-    gate = crashing(runtime, CrashBeforeSettle, settings)
-    request = PaymentRequest(tool=Tool.PAY, purpose="p", amount="50.00", currency="USD", counterparty="acct:x")
-    with pytest.raises(Crash):
-        await gate.request(caller(tenant), request, reference="ref_t")
+    await crash_mid_payment(runtime, tenant, CrashBeforeSettle, settings)
     assert len(rail_lines(settings)) == 1, "the rail was paid before the crash"
     outcomes = await runtime.gate.resume()
     assert [o.status for o in outcomes] == [Status.EXECUTED]
@@ -388,10 +381,7 @@ async def test_bad_input_is_refused_with_a_code_and_an_audit_entry(runtime: Runt
 async def test_two_processes_resuming_the_same_payment_settle_it_once(
     runtime: Runtime, tenant: control.Tenant, settings: Settings
 ) -> None:
-    gate = crashing(runtime, CrashBeforeSettle, settings)
-    request = PaymentRequest(tool=Tool.PAY, purpose="p", amount="50.00", currency="USD", counterparty="acct:x")
-    with pytest.raises(Crash):
-        await gate.request(caller(tenant), request, reference="ref_t")
+    await crash_mid_payment(runtime, tenant, CrashBeforeSettle, settings)
     other = Gate(runtime.store, {"sandbox": SandboxRail(settings.sandbox_ledger, runtime.store.clock)})
     results: list[list[Outcome]] = []
 
