@@ -24,6 +24,7 @@ from fiduciary.domain.clock import SystemClock
 from fiduciary.domain.errors import FiduciaryError
 from fiduciary.domain.money import Money, parse_amount
 from fiduciary.mandates import OpenTerms
+from fiduciary.policies import parse_policy
 from fiduciary.runtime import Runtime, open_runtime
 from fiduciary.settings import Settings, load_settings
 from fiduciary.store import SqliteStore
@@ -93,10 +94,21 @@ def _init_terms(args: argparse.Namespace) -> tuple[Money, OpenTerms]:
     return funding, terms
 
 
+def _check_init(mcp_json: Path, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    """Everything init could refuse, refused before any data exists: the token is shown only once."""
+    config = read_mcp_config(mcp_json)
+    if not mcp_json.parent.is_dir() or not os.access(mcp_json.parent, os.W_OK):
+        raise FiduciaryError(f"cannot write {mcp_json}: its directory does not exist or is not writable")
+    if args.mandate_days < 1:
+        raise FiduciaryError("--mandate-days must be at least 1")
+    policy = Path(args.policy).read_text() if args.policy else default_policy_source()
+    parse_policy(policy)
+    return config, policy
+
+
 def cmd_init(settings: Settings, args: argparse.Namespace) -> int:
     mcp_json = Path(args.mcp_json).absolute()
-    config = read_mcp_config(mcp_json)
-    policy = Path(args.policy).read_text() if args.policy else default_policy_source()
+    config, policy = _check_init(mcp_json, args)
     funding, terms = _init_terms(args)
     tenant = anyio.run(_init_tenant, settings, args, policy, funding, terms)
     if tenant is None:
@@ -228,6 +240,8 @@ async def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
             entries = await rt.store.read.audit_by_ref(args.reference)
             for entry in entries:
                 print(json.dumps(entry.body.to_json(), ensure_ascii=False))
+            if not entries:
+                print(f"no audit entries carry the reference {args.reference}", file=sys.stderr)
             return 0 if entries else 1
         orgs = [args.org] if args.org else await rt.store.read.org_ids()
         broken = 0
@@ -434,6 +448,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except FiduciaryError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file named on the command line is missing or unreadable
+        logging.getLogger("fiduciary").debug("command failed", exc_info=True)
+        print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
