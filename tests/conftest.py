@@ -9,7 +9,7 @@ import pytest
 
 from fiduciary import control
 from fiduciary.cli import default_policy_source
-from fiduciary.domain.clock import FakeClock
+from fiduciary.domain.clock import Clock, FakeClock
 from fiduciary.domain.money import parse_amount
 from fiduciary.mandates import OpenTerms
 from fiduciary.runtime import Runtime, open_runtime
@@ -41,7 +41,7 @@ DEFAULT_TERMS = OpenTerms(
 
 
 async def make_tenant(
-    settings: Settings, clock: FakeClock, *, policy: str | None = None, terms: OpenTerms = DEFAULT_TERMS
+    settings: Settings, clock: Clock, *, policy: str | None = None, terms: OpenTerms = DEFAULT_TERMS
 ) -> control.Tenant:
     spec = control.TenantSpec(
         org_name="acme",

@@ -56,7 +56,7 @@ def stdio_server(settings: Settings, token: str) -> StdioServerParameters:
 @pytest.fixture
 async def live_tenant(settings: Settings) -> Tenant:
     """A tenant for servers that run on the system clock."""
-    return await make_tenant(settings, SystemClock())  # type: ignore[arg-type]
+    return await make_tenant(settings, SystemClock())
 
 
 @pytest.fixture

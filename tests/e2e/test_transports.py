@@ -116,7 +116,7 @@ async def test_an_agent_pays_over_sse_and_the_gate_blocks_an_injection(http_serv
 async def test_two_agents_connected_to_one_http_server_each_act_only_as_themselves(
     http_server: HttpServer, transport: str
 ) -> None:
-    other = await make_tenant(http_server.settings, SystemClock())  # type: ignore[arg-type]
+    other = await make_tenant(http_server.settings, SystemClock())
     connect = HTTP_TRANSPORTS[transport]
     async with connect(http_server, "auto") as first, connect(replace(http_server, tenant=other), "legacy") as second:
         _, paid_first = await call(first, "pay", PAY)

@@ -97,7 +97,7 @@ def test_a_closed_mandate_authorises_exactly_its_terms() -> None:
     token = sign_closed(CLOSED, SIGNER)
     verify_closed(token, KEYS, expected=CLOSED, now=NOW)
     for change in ({"amount_minor": 101}, {"counterparty": "acct:y"}, {"idempotency_key": "k2"}):
-        other = replace(CLOSED, terms=replace(CLOSED.terms, **change))  # type: ignore[arg-type]
+        other = replace(CLOSED, terms=replace(CLOSED.terms, **change))
         with pytest.raises(MandateError):
             verify_closed(token, KEYS, expected=other, now=NOW)
     with pytest.raises(MandateError):

@@ -32,7 +32,7 @@ def factory(settings: Settings, clock: FakeClock) -> Callable[[], AbstractAsyncC
 @asynccontextmanager
 async def client(settings: Settings, clock: FakeClock, token: str | None, mode: str) -> AsyncIterator[Client]:
     plane = AgentPlane(factory(settings, clock), agent_token=token)
-    async with Client(plane, mode=mode) as connected:  # type: ignore[arg-type]
+    async with Client(plane, mode=mode) as connected:
         yield connected
 
 
@@ -89,7 +89,7 @@ async def test_an_agent_pays_and_reads_its_own_state(
         assert mandates["mandates"][0]["status"] == "active" and mandates["mandates"][0]["used"] == "12.50"
 
 
-BAD_INPUT = [
+BAD_INPUT: list[tuple[dict[str, Any], str]] = [
     ({**PAY, "amount": "abc"}, "invalid_amount"),
     ({**PAY, "amount": "-5"}, "invalid_amount"),
     ({**PAY, "amount": "0"}, "invalid_amount"),
