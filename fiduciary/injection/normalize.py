@@ -188,7 +188,9 @@ def leet_view(main: View) -> View | None:
 
     def repl(match: re.Match[str]) -> str:
         token = match.group()
-        return token.translate(_LEET)
+        folded = token.translate(_LEET)
+        # Only a word that becomes all letters is leetspeak: "h1", "q3" or a tracking number stay.
+        return folded if len(token) >= 3 and folded.isalpha() else token
 
     text = _LEET_TOKEN.sub(repl, main.text)
     if text == main.text:

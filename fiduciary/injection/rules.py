@@ -25,7 +25,7 @@ cost is linear in the text. Organisation patterns are compiled with RE2 (see con
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass
 
 from fiduciary.domain import limits
@@ -88,6 +88,21 @@ def rule(
     return Rule(rule_id, family, weight, parts, anchors, examples, window, requires)
 
 
+def conjunction(
+    rule_id: str,
+    family: str,
+    weight: float,
+    *groups: tuple[Rule, ...],
+    examples: tuple[str, ...] = (),
+    window: int = 300,
+) -> Rule:
+    """A rule that fires when one rule of every group fires nearby: the groups' cues together."""
+    assert family in RULE_FAMILIES, family
+    parts = tuple(re.compile("|".join(f"(?:{r.parts[0].pattern})" for r in group)) for group in groups)
+    anchor_sets = [tuple(dict.fromkeys(a for r in group for a in r.anchors)) for group in groups]
+    return Rule(rule_id, family, weight, parts, anchor_sets[0], examples, window, tuple(anchor_sets[1:]))
+
+
 @dataclass(frozen=True, slots=True)
 class Hit:
     """A rule that fired on a view, with its span in that view."""
@@ -134,23 +149,37 @@ def _trie_pattern(words: list[str]) -> str:
 
 
 class AnchorIndex:
-    """Finds, in one scan, which anchors of a rule set occur in a text."""
+    """Finds, in one scan, which anchors of a rule set occur in a text, and so which rules to try."""
 
     def __init__(self, rules: tuple[Rule, ...]) -> None:
+        self.rules = rules
         words = sorted({a for r in rules for a in r.anchors} | {a for r in rules for g in r.requires for a in g})
         # Zero-width lookahead so that every start position is tried, overlapping matches included.
         self._pattern = re.compile("(?=(" + _trie_pattern(words) + "))") if words else None
         # The longest anchor found at a position stands for every anchor that is its prefix.
         self._prefixes = {w: frozenset(p for p in words if w.startswith(p)) for w in words}
+        self._always = tuple(i for i, r in enumerate(rules) if not r.anchors)
+        by_anchor: dict[str, list[int]] = {}
+        for i, r in enumerate(rules):
+            for anchor in r.anchors:
+                by_anchor.setdefault(anchor, []).append(i)
+        self._by_anchor = {a: tuple(ids) for a, ids in by_anchor.items()}
 
     def present(self, text: str) -> frozenset[str]:
         """The anchors that occur in ``text``."""
         if self._pattern is None:
             return frozenset()
         found: set[str] = set()
-        for match in self._pattern.finditer(text):
-            found |= self._prefixes[match.group(1)]
+        for word in set(self._pattern.findall(text)):
+            found |= self._prefixes[word]
         return frozenset(found)
+
+    def candidates(self, present: frozenset[str]) -> list[Rule]:
+        """The rules whose anchors all hold, in rule order."""
+        chosen = set(self._always)
+        for anchor in present:
+            chosen.update(self._by_anchor.get(anchor, ()))
+        return [self.rules[i] for i in sorted(chosen) if _anchored(self.rules[i], present)]
 
 
 def _anchored(rule: Rule, present: frozenset[str]) -> bool:
@@ -182,10 +211,19 @@ def match_rule(rule: Rule, text: str, present: frozenset[str] | None = None) -> 
     return None
 
 
-def match_all(rules: tuple[Rule, ...], text: str, index: AnchorIndex | None = None) -> Iterator[Hit]:
-    """Every rule of ``rules`` that fires in ``text`` (once each)."""
-    present = (index or AnchorIndex(rules)).present(text)
-    for candidate in rules:
+def match_all(
+    rules: tuple[Rule, ...],
+    text: str,
+    index: AnchorIndex | None = None,
+    *,
+    skip: Container[str] = (),
+) -> Iterator[Hit]:
+    """Every rule of ``rules`` that fires in ``text`` (once each), except the ids in ``skip``."""
+    index = index if index is not None and index.rules is rules else AnchorIndex(rules)
+    present = index.present(text)
+    for candidate in index.candidates(present):
+        if candidate.id in skip:
+            continue
         hit = match_rule(candidate, text, present)
         if hit is not None:
             yield hit

@@ -27,7 +27,7 @@ _NOT_A_CREDENTIAL = (
 _ASK = (
     r"(?:what(?:'s| is| are| was| were| would)|whats|tell|give|share|reveal|show|send|print|output|confirm|"
     r"provide|disclose|leak|display|list|dump|read|spell|type out|paste|repeat|forward|post|write down|"
-    r"recite|hand over|let me (?:know|have|see))"
+    r"recite|hand over|let me (?:know|have|see)|ask(?: you)? for)"
 )
 _FILLER = r"(?:(?:me|us|please|now|exactly|again|quickly|if|whether|what|back|out|to me|at least|then) ){0,3}"
 # Up to two words between the determiner and the secret, but not ones that make it a made-up one.
@@ -355,8 +355,9 @@ EXFILTRATION: tuple[Rule, ...] = (
         "exfiltration",
         0.55,
         r"\b(?:tell me|what(?:'s| is| are)|give me|share|reveal|provide|confirm|send me|list|(?:could|can) you "
-        r"(?:tell|give|share|send) me) (?:\w+ ){0,3}?(?:the user'?s?|the customer'?s?|the client'?s?|"
+        r"(?:tell|give|share|send) me) (?:\w+ ){0,5}?(?:the user'?s?|the customer'?s?|the client'?s?|"
         r"[a-z]+'s) (?:\w+ ){0,2}?(?:birth ?date|date of birth|birthday|birth year|home address|email address|"
+        r"initials|full name|maiden name|"
         r"phone number|ssn|social security number|location|city of residence|current city|passport number|"
         r"bank balance|account balance|salary|medical records|diagnosis)\b"
         r"|\bwhere (?:does|is) (?:the user|the customer|the client|[a-z]+(?: [a-z]+)?) (?:currently )?"

@@ -25,7 +25,8 @@ on the corpus did not raise accuracy on held-out sources (bench/train_injection_
 docs/INJECTION.md), so the family "model" is reserved but unused.
 
 The composite score. Let ``w1 >= w2 >= ... >= wk`` be the weights of the distinct matched
-rules (k at most 8), and ``f(i)`` the family of the i-th. Then::
+rules, at most the three strongest of each family, and ``f(i)`` the family of the i-th.
+Then::
 
     score = 1 - (1 - w1) * PRODUCT over i = 2..k of (1 - a_i * w_i)
 
@@ -67,6 +68,8 @@ from fiduciary.injection.rules_instructions import RULES as INSTRUCTION_RULES
 from fiduciary.injection.rules_payment import RULES as PAYMENT_RULES
 from fiduciary.injection.rules_payment import TOOL_OUTPUT as TOOL_OUTPUT_RULES
 
+__all__ = ["RULES", "TOOL_OUTPUT_RULES", "UPSTREAM_TOOL", "combine", "scan", "score"]
+
 RULES: tuple[Rule, ...] = INSTRUCTION_RULES + EXFILTRATION_RULES + PAYMENT_RULES
 """Every built-in rule."""
 ANCHORS = AnchorIndex(RULES)
@@ -76,7 +79,7 @@ UPSTREAM_TOOL = "upstream_result"
 
 NEW_FAMILY_FACTOR = 0.5
 SAME_FAMILY_FACTOR = 0.2
-COMBINED_MATCHES_MAX = 8
+MATCHES_PER_FAMILY_MAX = 3
 HIDDEN_INSTRUCTION_WEIGHT = 0.6
 HIDDEN_INSTRUCTION_FLOOR = 0.4
 EMBEDDED_TEXT_WEIGHT = 0.15
@@ -99,7 +102,14 @@ _PAYLOAD_FLAGS = {
 
 def combine(matches: list[Match]) -> float:
     """The composite score of distinct matches (see the module docstring)."""
-    ordered = sorted(matches, key=lambda m: (-m.weight, m.rule_id))[:COMBINED_MATCHES_MAX]
+    ordered = sorted(matches, key=lambda m: (-m.weight, m.rule_id))
+    per_family: dict[str, int] = {}
+    kept: list[Match] = []
+    for match in ordered:
+        per_family[match.family] = per_family.get(match.family, 0) + 1
+        if per_family[match.family] <= MATCHES_PER_FAMILY_MAX:
+            kept.append(match)
+    ordered = kept
     if not ordered:
         return 0.0
     remaining = 1.0 - ordered[0].weight
@@ -126,7 +136,8 @@ class _Collector:
 
     def add_hits(self, view: View, rules: tuple[Rule, ...] = RULES, index: AnchorIndex = ANCHORS) -> int:
         added = 0
-        for hit in match_all(rules, view.text, index):
+        # A rule already found elsewhere in the text would only be found again.
+        for hit in match_all(rules, view.text, index, skip=self.by_rule):
             start, end = view.map_span(hit.start, hit.end)
             added += self.add(Match(hit.rule.id, hit.rule.family, hit.rule.weight, start, end))
         return added

@@ -14,6 +14,7 @@ longer than benign requests, and scoring length would punish every long invoice 
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections import Counter
@@ -31,6 +32,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]{0,16}[a-zA-Z]|\x1b\][^\x07]{0,200}\x07")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _ROLE_LINE = re.compile(r"(?m)^[ \t>*#\-|]*(system|assistant|user|human|ai|developer|model)\s*:")
+_QA_TURN = re.compile(r"(?:^|\s)(q|a|question|answer)\s*:\s", re.IGNORECASE)
 _HTML_COMMENT = re.compile(r"<!--(.{0,2000}?)-->", re.DOTALL)
 _HIDDEN_CSS = re.compile(
     r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:px|pt|em|rem)?\b"
@@ -151,19 +153,33 @@ def _role_marker_signals(main: View, flags: set[str]) -> list[Match]:
     if ":" not in main.text:
         return []
     roles: dict[str, tuple[int, int]] = {}
+    if not _ROLE_LINE.search(main.text):
+        return _fake_qa_turns(main, flags)
     for marker in _ROLE_LINE.finditer(main.text):
         roles.setdefault(marker.group(1), main.map_span(marker.start(1), marker.end()))
     if not roles:
         return []
     privileged = {"system", "assistant", "developer", "model", "ai"} & roles.keys()
     if not privileged:
-        return []
+        return _fake_qa_turns(main, flags)
     flags.add("role_markers")
     start, end = roles[sorted(privileged)[0]]
     if len(roles) >= 2:
         return [_match("structure.role_dialogue", 0.65, start, end)]
     weight = 0.55 if "system" in privileged or "developer" in privileged else 0.4
     return [_match("structure.role_marker", weight, start, end)]
+
+
+def _fake_qa_turns(main: View, flags: set[str]) -> list[Match]:
+    """Three or more alternating Q:/A: turns: a few-shot dialogue planted in a field."""
+    if "q" not in main.text:
+        return []
+    turns = [m.group(1)[0] for m in _QA_TURN.finditer(main.text)]
+    switches = sum(1 for a, b in itertools.pairwise(turns) if a != b)
+    if len(turns) >= 3 and switches >= 2:
+        flags.add("role_markers")
+        return [_match("structure.fake_qa_turns", 0.3, 0, 0)]
+    return []
 
 
 def _formatting_signals(text: str, main: View, flags: set[str]) -> list[Match]:
