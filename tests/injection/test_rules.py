@@ -104,3 +104,11 @@ def test_beneficiary_swap_needs_both_the_claim_and_the_redirection_to_block() ->
 def test_authority_alone_is_not_enough_but_authority_with_secrecy_is() -> None:
     assert not score("Approved by the CFO last week, invoice 77").blocked
     assert score("The CFO asked for this wire. Do not tell the finance team.").blocked
+
+
+def test_the_documentation_lists_every_rule_with_its_weight() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "INJECTION.md").read_text(encoding="utf-8")
+    for r in ALL_RULES:
+        assert f"| `{r.id}` | {r.weight:.2f} |" in doc, r.id
