@@ -50,7 +50,15 @@ import re
 from collections.abc import Iterator
 
 from fiduciary.domain import limits
-from fiduciary.injection import structure
+from fiduciary.injection import (
+    rules_code,
+    rules_override,
+    rules_payment,
+    rules_payment_controls,
+    rules_persona,
+    rules_secrets,
+    structure,
+)
 from fiduciary.injection.config import DEFAULT_CONFIG, InjectionConfig
 from fiduciary.injection.context import ScanContext
 from fiduciary.injection.decode import (
@@ -63,15 +71,19 @@ from fiduciary.injection.decode import (
 from fiduciary.injection.normalize import View, despaced_view, fold, leet_view
 from fiduciary.injection.result import BASIS_POINTS, Match, RiskScore, to_basis_points
 from fiduciary.injection.rules import AnchorIndex, Rule, match_all
-from fiduciary.injection.rules_exfiltration import RULES as EXFILTRATION_RULES
-from fiduciary.injection.rules_instructions import RULES as INSTRUCTION_RULES
-from fiduciary.injection.rules_payment import RULES as PAYMENT_RULES
-from fiduciary.injection.rules_payment import TOOL_OUTPUT as TOOL_OUTPUT_RULES
 
 __all__ = ["RULES", "TOOL_OUTPUT_RULES", "UPSTREAM_TOOL", "combine", "scan", "score"]
 
-RULES: tuple[Rule, ...] = INSTRUCTION_RULES + EXFILTRATION_RULES + PAYMENT_RULES
+RULES: tuple[Rule, ...] = (
+    rules_override.RULES
+    + rules_persona.RULES
+    + rules_secrets.RULES
+    + rules_code.RULES
+    + rules_payment.RULES
+    + rules_payment_controls.RULES
+)
 """Every built-in rule."""
+TOOL_OUTPUT_RULES: tuple[Rule, ...] = rules_payment_controls.TOOL_OUTPUT
 ANCHORS = AnchorIndex(RULES)
 _TOOL_OUTPUT_ANCHORS = AnchorIndex(TOOL_OUTPUT_RULES)
 UPSTREAM_TOOL = "upstream_result"
