@@ -32,8 +32,8 @@ from fiduciary.domain.errors import ConfigError
 
 DEFAULT_THRESHOLD: float = 0.7
 
-_PATTERN_ID = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
-_FAMILY = re.compile(r"[a-z0-9_]{1,32}")
+_PATTERN_ID = re.compile(rf"[a-z0-9][a-z0-9_.-]{{0,{limits.injection_custom_id_chars_max - 1}}}")
+_FAMILY = re.compile(rf"[a-z0-9_]{{1,{limits.injection_custom_family_chars_max}}}")
 _TOP_KEYS = frozenset({"threshold", "tools", "patterns"})
 _PATTERN_KEYS = frozenset({"id", "pattern", "weight", "family"})
 _TOOL = re.compile(r"[a-z0-9_.-]{1,64}")
