@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import baseline_guard  # noqa: E402
 
 from fiduciary.injection import ScanContext, score  # noqa: E402
+from fiduciary.policies import RuleKind, parse_policy  # noqa: E402
 
 THRESHOLD = 0.7
 UPSTREAM = ScanContext(tool="upstream_result")
@@ -230,6 +231,58 @@ def print_upstream(rows: list[dict[str, object]]) -> None:
         print(f"{r['group']!s:<56} {r['n']:>5} {r['default']:>8.3f} {r['upstream']:>9.3f}")
 
 
+def review_threshold() -> float:
+    """The default policy's `injection_review` band: scores from here up to the block wait for a person."""
+    source = (ROOT / "fiduciary" / "policies" / "default.toml").read_text(encoding="utf-8")
+    rules = [r for r in parse_policy(source).rules if r.kind is RuleKind.INJECTION_REVIEW]
+    assert len(rules) == 1 and rules[0].min_score_bp is not None
+    return rules[0].min_score_bp / 10_000
+
+
+def gate_table(items: list[Item]) -> list[dict[str, object]]:
+    """What the gate does with each group under the default policy: block, hold for a person, or pass."""
+    review = review_threshold()
+    groups: list[Group] = [
+        ("attacks: payment_injections", lambda i: i.label == 1 and i.file == "payment_injections"),
+        ("attacks: general direct (injections)", lambda i: i.label == 1 and i.file == "injections"),
+        ("attacks: injected emails (BIPIA)", lambda i: i.label == 1 and i.file == "indirect_documents"),
+        ("attacks: held-out", lambda i: i.label == 1 and i.source == "fiduciary:heldout"),
+        (
+            "benign: agent + banking requests",
+            lambda i: (
+                i.label == 0
+                and (i.file == "payment_benign" or i.category == "agent_user_task" or i.subset == "heldout_benign")
+            ),
+        ),
+        ("benign: hard negatives", lambda i: i.label == 0 and i.hard_negative),
+        ("benign: WildGuard", lambda i: i.label == 0 and i.subset == "wildguard"),
+    ]
+    rows: list[dict[str, object]] = []
+    for name, predicate in groups:
+        pool = [i for i in items if predicate(i)]
+        held = sum(1 for i in pool if review <= i.ours < THRESHOLD)
+        blocked = sum(1 for i in pool if i.ours_blocked)
+        rows.append(
+            {
+                "group": name,
+                "n": len(pool),
+                "blocked": blocked / len(pool),
+                "held": held / len(pool),
+                "stopped": (blocked + held) / len(pool),
+                "review_from": review,
+            }
+        )
+    return rows
+
+
+def print_gate(rows: list[dict[str, object]]) -> None:
+    review = rows[0]["review_from"] if rows else 0.0
+    print(f"\nin the gate, default policy: blocked at {THRESHOLD}, held for a person from {review} (injection-review)")
+    print(f"{'group':<56} {'n':>5} {'blocked':>8} {'held':>8} {'stopped':>8}")
+    for r in rows:
+        print(f"{r['group']!s:<56} {r['n']:>5} {r['blocked']:>8.3f} {r['held']:>8.3f} {r['stopped']:>8.3f}")
+
+
 def table(items: list[Item], groups: list[Group]) -> list[dict[str, object]]:
     """One row per group: counts and rates for both scorers."""
     rows: list[dict[str, object]] = []
@@ -386,6 +439,8 @@ def main() -> int:
             print(f"  {name} {source:<50} fiduciary {value:.3f}  baseline {base:.3f}")
     upstream = upstream_table(items)
     print_upstream(upstream)
+    gate = gate_table(items)
+    print_gate(gate)
     print_latency(lat)
     print("\nfamilies firing on blocked attacks:", families_on_attacks(items))
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -398,6 +453,7 @@ def main() -> int:
                 "recall_by_category": categories,
                 "false_positive_rate": fpr,
                 "upstream_context": upstream,
+                "gate_default_policy": gate,
                 "macro_recall": macro_recall,
                 "macro_fpr": macro_fpr,
                 "latency": lat,
