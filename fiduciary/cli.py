@@ -29,8 +29,6 @@ from fiduciary.runtime import Runtime, open_runtime
 from fiduciary.settings import Settings, load_settings
 from fiduciary.store import SqliteStore
 
-Command = Callable[[Settings, argparse.Namespace], Awaitable[int]]
-
 
 def default_policy_source() -> str:
     return resources.files("fiduciary.policies").joinpath("default.toml").read_text()

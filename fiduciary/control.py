@@ -201,15 +201,6 @@ async def _issue(
     return mandate.mandate_id
 
 
-async def issue_mandate(store: SqliteStore, agent_id: str, terms: OpenTerms, *, days: int, operator: str) -> str:
-    """Sign and store an open mandate for an agent."""
-    async with store.write() as w:
-        row = await w.agent(agent_id)
-        if row is None:
-            raise InputError(Code.NOT_FOUND, f"no agent {agent_id}")
-        return await _issue(w, row.ref, terms, w.now, w.now + timedelta(days=days), operator)
-
-
 async def kill(gate: Gate, agent_id: str, *, reason: str, operator: str) -> dict[str, int]:
     """Freeze an agent: revoke its mandates, reject its pending approvals, roll back what is in flight.
 

@@ -395,3 +395,30 @@ async def test_two_processes_resuming_the_same_payment_settle_it_once(
     assert len(rail_lines(settings)) == 1
     assert await available(runtime, tenant) == (95_000, 0)
     await chain_ok(runtime)
+
+
+class SilentRail:
+    """A provider that accepts the connection and never answers."""
+
+    name = "sandbox"
+
+    async def dispatch(self, request: object) -> object:
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    async def lookup(self, idempotency_key: str) -> None:
+        await anyio.sleep_forever()
+
+
+async def test_a_rail_that_never_answers_leaves_the_hold_and_the_payment_is_reconciled_later(
+    runtime: Runtime, tenant: control.Tenant, settings: Settings
+) -> None:
+    gate = Gate(runtime.store, {"sandbox": SandboxRail(settings.sandbox_ledger, runtime.store.clock)})
+    gate.settlement = Settlement(runtime.store, {"sandbox": SilentRail()}, rail="sandbox", rail_timeout_seconds=0.05)  # type: ignore[dict-item]
+    request = PaymentRequest(tool=Tool.PAY, purpose="p", amount="50.00", currency="USD", counterparty="acct:x")
+    outcome = await gate.request(caller(tenant), request, reference="ref_t")
+    assert (outcome.status, outcome.code.value, outcome.state) == (Status.UNKNOWN, "outcome_unknown", TxState.UNKNOWN)
+    assert await available(runtime, tenant) == (95_000, 5_000), "the hold stays until the rail is asked"
+    assert [o.status for o in await runtime.gate.resume()] == [Status.EXECUTED]
+    assert len(rail_lines(settings)) == 1
+    assert await available(runtime, tenant) == (95_000, 0)

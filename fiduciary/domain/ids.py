@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import secrets
 from enum import StrEnum
 
@@ -45,8 +44,3 @@ def new_agent_token() -> str:
 def token_hash(token: str) -> str:
     """The stored form of a token: SHA-256, hex. Tokens carry 256 random bits, so no salt is needed."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def same_secret(a: str, b: str) -> bool:
-    """Constant-time comparison of two secrets or hashes."""
-    return hmac.compare_digest(a.encode(), b.encode())

@@ -40,6 +40,7 @@ mandate_ttl_seconds: Final = 300
 mandate_ttl_seconds_max: Final = 900
 mandate_clock_skew_seconds: Final = 5
 open_mandate_constraint_list_max: Final = 100
+"""Most entries in one of an open mandate's counterparty, category, country or tool lists."""
 
 # Approvals.
 approval_ttl_seconds: Final = 24 * 3600
@@ -54,10 +55,7 @@ policy_list_entries_max: Final = 1000
 rail_note_chars_max: Final = 500
 """Longest free text from a rail that may be shown to the model (after screening)."""
 rail_timeout_ms: Final = 10_000
-rail_attempts_max: Final = 3
-rail_backoff_base_ms: Final = 100
-rail_backoff_cap_ms: Final = 2_000
-rail_reconcile_attempts_max: Final = 5
+"""Longest wait for a rail's answer; after it the outcome is unknown and is reconciled by key."""
 
 # Storage.
 db_busy_timeout_ms: Final = 10_000

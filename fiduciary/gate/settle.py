@@ -11,6 +11,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import anyio
+
+from fiduciary.domain import limits
 from fiduciary.domain.clock import parse_iso
 from fiduciary.domain.codes import Code
 from fiduciary.domain.errors import MandateError, RailRejected, RailTimeout
@@ -33,9 +36,17 @@ class Settlement:
     """Owns the rails: everything after a transaction is authorized."""
 
     def __init__(
-        self, store: SqliteStore, rails: Mapping[str, Rail], *, rail: str, configs: ScreeningConfigs | None = None
+        self,
+        store: SqliteStore,
+        rails: Mapping[str, Rail],
+        *,
+        rail: str,
+        configs: ScreeningConfigs | None = None,
+        rail_timeout_seconds: float = limits.rail_timeout_ms / 1000,
     ) -> None:
         assert rail in rails, "the default rail must be configured"
+        assert 0 < rail_timeout_seconds <= limits.rail_timeout_ms / 1000, "rail waits are bounded"
+        self._rail_timeout = rail_timeout_seconds
         self.store = store
         self._rails = rails
         self._rail_name = rail
@@ -95,18 +106,21 @@ class Settlement:
         request = _rail_request(txn)
         receipt: RailReceipt | None
         try:
-            receipt = await rail.dispatch(request)
+            with anyio.fail_after(self._rail_timeout):
+                receipt = await rail.dispatch(request)
         except RailRejected as exc:
             return await self.finish(txn, None, rejected=exc.code)
-        except RailTimeout:
+        except (RailTimeout, TimeoutError):
+            # The request may have arrived: only the idempotency key can tell, never a second send.
             log.warning("rail %s timed out for %s; reconciling", rail.name, txn.transaction_id)
             receipt = await self._lookup(rail, request)
         return await self.finish(txn, receipt, rejected=None)
 
     async def _lookup(self, rail: Rail, request: RailRequest) -> RailReceipt | None:
         try:
-            return await rail.lookup(request.idempotency_key)
-        except (RailTimeout, RailRejected):
+            with anyio.fail_after(self._rail_timeout):
+                return await rail.lookup(request.idempotency_key)
+        except (RailTimeout, RailRejected, TimeoutError):
             return None
 
     async def finish(self, txn: TransactionRow, receipt: RailReceipt | None, *, rejected: str | None) -> TransactionRow:

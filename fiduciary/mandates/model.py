@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from fiduciary.domain import limits
+
 
 @dataclass(frozen=True, slots=True)
 class OpenTerms:
@@ -23,6 +25,8 @@ class OpenTerms:
     def __post_init__(self) -> None:
         assert 0 < self.max_per_use_minor <= self.total_cap_minor, "per-use max within the total cap"
         assert self.max_uses is None or self.max_uses > 0, "max uses is positive"
+        for listed in (self.tools, self.counterparties, self.categories, self.countries):
+            assert listed is None or len(listed) <= limits.open_mandate_constraint_list_max, "constraint list too long"
 
 
 @dataclass(frozen=True, slots=True)
