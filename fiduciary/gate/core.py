@@ -26,7 +26,7 @@ from fiduciary.domain.results import Outcome
 from fiduciary.domain.states import TxState
 from fiduciary.gate.authorize import Authorizer
 from fiduciary.gate.outcomes import agent_actor, outcome_for, refusal
-from fiduciary.gate.parse import prepare
+from fiduciary.gate.parse import prepare, refundable
 from fiduciary.gate.screening import Screening, ScreeningConfigs, screen
 from fiduciary.gate.settle import Settlement
 from fiduciary.policies import PolicyInput
@@ -171,9 +171,7 @@ class Gate:
         original = None
         if intent.original_transaction_id is not None:
             original = await w.agent_transaction(caller, intent.original_transaction_id)
-        if original is None or original.tool is not Tool.CHARGE or original.state is not S.SETTLED:
-            return Code.REFUND_NOT_ALLOWED
-        if original.amount.currency != intent.amount.currency:
+        if not refundable(original) or original.amount.currency != intent.amount.currency:
             return Code.REFUND_NOT_ALLOWED
         refunded = await w.refunded_total(caller.org_id, caller.project_id, original.transaction_id)
         if refunded + intent.amount.amount_minor > original.amount.amount_minor:

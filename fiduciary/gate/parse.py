@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import TypeGuard
 
 from fiduciary.domain import limits
 from fiduciary.domain.codes import Code
@@ -16,7 +17,7 @@ from fiduciary.domain.errors import InputError
 from fiduciary.domain.intents import AgentRef, PaymentIntent, PaymentRequest, Tool
 from fiduciary.domain.money import Money, check_currency, parse_amount
 from fiduciary.domain.states import TxState
-from fiduciary.store import Queries
+from fiduciary.store import Queries, TransactionRow
 
 _COUNTRY_RE = re.compile(r"[A-Z]{2}")
 _KEY_RE = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
@@ -99,12 +100,17 @@ async def prepare(caller: AgentRef, request: PaymentRequest, reads: Queries, *, 
     )
 
 
+def refundable(original: TransactionRow | None) -> TypeGuard[TransactionRow]:
+    """Only a settled charge can be refunded."""
+    return original is not None and original.tool is Tool.CHARGE and original.state is TxState.SETTLED
+
+
 async def _refund_terms(caller: AgentRef, request: PaymentRequest, reads: Queries) -> tuple[Money, str]:
     """A refund returns money to whoever paid the charge, in the charge's currency."""
     if not request.original_transaction_id:
         raise InputError(Code.MISSING_ARGUMENT, "`transaction_id` of the charge to refund is required")
     original = await reads.agent_transaction(caller, request.original_transaction_id)
-    if original is None or original.tool is not Tool.CHARGE or original.state is not TxState.SETTLED:
+    if not refundable(original):
         raise InputError(Code.REFUND_NOT_ALLOWED, "only a settled charge of this agent can be refunded")
     if request.currency is not None and check_currency(request.currency) != original.amount.currency:
         raise InputError(Code.INVALID_ARGUMENT, "a refund is made in the currency of its charge")

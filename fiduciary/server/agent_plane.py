@@ -207,13 +207,20 @@ class AgentPlane(MCPServer[Runtime]):
             return await super().call_tool(name, arguments, context)
         return await self._run(spec, arguments, context)
 
+    async def _caller(self, runtime: Runtime, tool: str, reference: str) -> AgentRef | None:
+        """Who calls: the agent the HTTP bearer check already resolved, else the stdio token's agent."""
+        access = get_access_token()
+        claims = access.claims if access is not None else None
+        if access is not None and claims and {"org_id", "project_id"} <= claims.keys():
+            return AgentRef(str(claims["org_id"]), str(claims["project_id"]), access.client_id)
+        token = access.token if access is not None else self._agent_token
+        return await runtime.gate.authenticate(token, tool=tool, reference=reference)
+
     async def _run(self, spec: ToolSpec, arguments: dict[str, Any], ctx: Context[Runtime, Any]) -> CallToolResult:
         runtime: Runtime = ctx.request_context.lifespan_context
         reference = new_id(Prefix.REFERENCE)
         try:
-            access = get_access_token()
-            token = access.token if access is not None else self._agent_token
-            caller = await runtime.gate.authenticate(token, tool=spec.name, reference=reference)
+            caller = await self._caller(runtime, spec.name, reference)
             if caller is None:
                 return _tool_result(handlers.refused(Code.UNAUTHENTICATED, reference))
             try:

@@ -50,7 +50,10 @@ class AgentTokenVerifier:
         caller = await self._shared.get().gate.authenticate(token, tool="http", reference=new_id(Prefix.REFERENCE))
         if caller is None:
             return None
-        return AccessToken(token=token, client_id=caller.agent_id, scopes=[AGENT_SCOPE], subject=caller.agent_id)
+        claims = {"org_id": caller.org_id, "project_id": caller.project_id}
+        return AccessToken(
+            token=token, client_id=caller.agent_id, scopes=[AGENT_SCOPE], subject=caller.agent_id, claims=claims
+        )
 
 
 def build_http_app(settings: Settings, *, host: str, port: int) -> Starlette:

@@ -187,7 +187,7 @@ class Writer(Queries):
         self, transaction_id: str, intent: PaymentIntent, *, reference: str, actor: str, payload: dict[str, Any]
     ) -> TransactionRow:
         """Persist a new transaction in `received` and audit it."""
-        caller, stamp = intent.caller, iso(self.now)
+        caller, stamp, args_hash = intent.caller, iso(self.now), intent.args_hash()
         await self._exec(
             "INSERT INTO transactions (org_id, project_id, transaction_id, agent_id, tool, state, code, "
             "amount_minor, currency, counterparty, purpose, category, country, memo, metadata, "
@@ -208,15 +208,41 @@ class Writer(Queries):
                 intent.memo,
                 json.dumps(dict(intent.metadata)),
                 intent.idempotency_key,
-                intent.args_hash(),
+                args_hash,
                 reference,
                 intent.original_transaction_id,
                 stamp,
                 stamp,
             ),
         )
-        row = await self.transaction(caller.org_id, caller.project_id, transaction_id)
-        assert row is not None
+        row = TransactionRow(
+            org_id=caller.org_id,
+            project_id=caller.project_id,
+            transaction_id=transaction_id,
+            agent_id=caller.agent_id,
+            tool=intent.tool,
+            state=TxState.RECEIVED,
+            code="ok",
+            amount=intent.amount,
+            counterparty=intent.counterparty,
+            purpose=intent.purpose,
+            category=intent.category,
+            country=intent.country,
+            memo=intent.memo,
+            metadata=tuple(sorted(intent.metadata)),
+            idempotency_key=intent.idempotency_key,
+            args_hash=args_hash,
+            reference=reference,
+            policy_version=None,
+            open_mandate_id=None,
+            closed_mandate_id=None,
+            approval_id=None,
+            original_transaction_id=intent.original_transaction_id,
+            rail=None,
+            rail_reference=None,
+            created_at=stamp,
+            updated_at=stamp,
+        )
         await self.audit(
             caller.org_id,
             caller.project_id,
