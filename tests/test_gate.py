@@ -422,3 +422,20 @@ async def test_a_rail_that_never_answers_leaves_the_hold_and_the_payment_is_reco
     assert [o.status for o in await runtime.gate.resume()] == [Status.EXECUTED]
     assert len(rail_lines(settings)) == 1
     assert await available(runtime, tenant) == (95_000, 0)
+
+
+async def test_the_chain_commits_to_the_counterparty_and_the_side_table_opens_it(
+    runtime: Runtime, tenant: control.Tenant, settings: Settings
+) -> None:
+    from fiduciary.audit.pii import opens
+
+    outcome = await pay(runtime, tenant, "10.00", counterparty="acct:maria-silva")
+    entries = await runtime.store.read.audit_by_subject(tenant.org_id, outcome.transaction_id or "")
+    commitment = entries[0].body.payload["counterparty_commitment"]
+    salt, value = (
+        sqlite3.connect(settings.db_path)
+        .execute("SELECT salt, value FROM pii WHERE commitment = ?", (commitment,))
+        .fetchone()
+    )
+    assert value == "acct:maria-silva" and opens(commitment, salt, value)
+    assert not opens(commitment, salt, "acct:someone-else")
