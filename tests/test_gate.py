@@ -439,3 +439,12 @@ async def test_the_chain_commits_to_the_counterparty_and_the_side_table_opens_it
     )
     assert value == "acct:maria-silva" and opens(commitment, salt, value)
     assert not opens(commitment, salt, "acct:someone-else")
+
+
+async def test_a_payment_the_rail_refused_does_not_use_up_the_mandate(settings: Settings, clock: FakeClock) -> None:
+    tenant = await make_tenant(settings, clock, terms=replace(DEFAULT_TERMS, max_uses=1))
+    async with open_runtime(settings, clock=clock) as rt:
+        assert (await pay(rt, tenant, "10.00", counterparty="shop@reject.sandbox")).status is Status.FAILED
+        assert (await pay(rt, tenant, "10.00")).status is Status.EXECUTED
+        mandate = (await rt.store.read.open_mandates(caller(tenant)))[0]
+        assert (mandate.uses, mandate.used_minor) == (1, 1_000)

@@ -188,8 +188,6 @@ class Authorizer:
         )
         return mandate.mandate_id
 
-    # Dispatch and settlement.
-
 
 def decision_payload(decision: Decision) -> dict[str, Any]:
     return {

@@ -183,10 +183,16 @@ class Settlement:
 
     async def _fail(self, w: Writer, txn: TransactionRow, *, rail_code: str) -> TransactionRow:
         txn = await w.move(txn, S.FAILED, actor="system", code=Code.RAIL_REJECTED, payload={"rail_code": rail_code})
+        await self._return_mandate_use(w, txn)
         if txn.tool not in OUTFLOWS:
             return txn
         await self.release(w, txn)
         return await w.move(txn, S.RELEASED, actor="system")
+
+    async def _return_mandate_use(self, w: Writer, txn: TransactionRow) -> None:
+        """Money that never moved does not count against the open mandate's uses and cap."""
+        if txn.open_mandate_id is not None:
+            await w.return_open_mandate_use(txn.org_id, txn.project_id, txn.open_mandate_id, txn.amount.amount_minor)
 
     async def release(self, w: Writer, txn: TransactionRow) -> None:
         wallet = await w.wallet(txn.caller, txn.amount.currency)
@@ -207,11 +213,12 @@ class Settlement:
         """Stop an authorized or held transaction before it reaches the rail and release its hold."""
         was_held = txn.state is S.HELD
         txn = await w.move(txn, S.ROLLING_BACK, actor=actor, code=code, payload=detail)
+        await self._return_mandate_use(w, txn)
         if was_held:
             await self.release(w, txn)
         return await w.move(txn, S.ROLLED_BACK, actor=actor, code=code)
 
-    # Approvals.
+    # Recovery.
 
     async def still_held(self, w: Writer, txn: TransactionRow) -> bool:
         sums = await w.transaction_ledger(txn.org_id, txn.project_id, txn.transaction_id)
@@ -225,8 +232,6 @@ class Settlement:
         if receipt is None:
             return await self._call_rail(txn)  # same idempotency key: the rail cannot pay twice
         return await self.finish(txn, receipt, rejected=None)
-
-    # Refusals.
 
 
 def _rail_request(txn: TransactionRow) -> RailRequest:

@@ -316,6 +316,15 @@ class Writer(Queries):
         if changed != 1:
             raise ConflictError(f"open mandate {mandate_id} is not active")
 
+    async def return_open_mandate_use(self, org_id: str, project_id: str, mandate_id: str, amount_minor: int) -> None:
+        """Undo `use_open_mandate` for a payment that never moved; the CHECKs keep both counters >= 0."""
+        changed = await self._exec(
+            "UPDATE open_mandates SET uses = uses - 1, used_minor = used_minor - ? WHERE org_id = ? "
+            "AND project_id = ? AND mandate_id = ?",
+            (amount_minor, org_id, project_id, mandate_id),
+        )
+        assert changed == 1, "a transaction names an open mandate of its own tenant"
+
     async def revoke_open_mandate(self, org_id: str, project_id: str, mandate_id: str, *, by: str, reason: str) -> bool:
         changed = await self._exec(
             "UPDATE open_mandates SET status = 'revoked', revoked_by = ?, revoked_at = ?, revoked_reason = ? "
