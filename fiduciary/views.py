@@ -19,7 +19,7 @@ from fiduciary.wallets import Wallet
 class MandateView:
     mandate_id: str
     status: str
-    """`active`, `revoked`, `expired` or `invalid` (its signature or terms no longer verify)."""
+    """`active`, `revoked`, `expired`, `not_yet_valid` or `invalid` (signature or terms no longer verify)."""
     currency: str | None
     max_per_use: Money | None
     total_cap: Money | None
@@ -29,6 +29,14 @@ class MandateView:
     tools: tuple[str, ...]
     counterparties: tuple[str, ...] | None
     expires_at: str | None
+
+
+def _status(stored: str, now: datetime, not_before: datetime, expires_at: datetime) -> str:
+    if stored == "revoked":
+        return stored
+    if now < not_before:
+        return "not_yet_valid"
+    return "expired" if now >= expires_at else stored
 
 
 async def balances(reads: Queries, caller: AgentRef, currency: str | None) -> list[Wallet]:
@@ -64,7 +72,7 @@ async def mandates(reads: Queries, caller: AgentRef, *, now: datetime) -> list[M
         views.append(
             MandateView(
                 mandate_id=row.mandate_id,
-                status=row.status if row.status == "revoked" or m.not_before <= now < m.expires_at else "expired",
+                status=_status(row.status, now, m.not_before, m.expires_at),
                 currency=t.currency,
                 max_per_use=Money(t.max_per_use_minor, t.currency),
                 total_cap=Money(t.total_cap_minor, t.currency),
