@@ -22,8 +22,7 @@ from pathlib import Path
 import anyio
 from mcp.client import Client
 
-from fiduciary import control
-from fiduciary.domain.clock import SystemClock
+from fiduciary.control import TenantSpec
 from fiduciary.domain.money import parse_amount
 from fiduciary.mandates import OpenTerms
 from fiduciary.runtime import open_runtime
@@ -54,24 +53,22 @@ def percentiles(samples_ms: list[float]) -> dict[str, float]:
 
 async def setup(settings: Settings) -> str:
     terms = OpenTerms(currency="USD", max_per_use_minor=10_000, total_cap_minor=10**12, tools=("pay",), purpose="bench")
-    spec = control.TenantSpec(
+    spec = TenantSpec(
         org_name="bench",
         agent_name="bench",
         policy_source=POLICY,
         funding=parse_amount("10000000.00", "USD"),
         terms=terms,
         mandate_days=1,
-        operator="bench",
     )
-    tenant = await control.create_tenant(
-        settings.db_path, spec, clock=SystemClock(), master_key=settings.ensure_master_key()
-    )
+    async with open_runtime(settings, resume=False, create=True) as rt:
+        tenant = await rt.control.initialise(spec, admin_name="bench")
     return tenant.agent_token
 
 
 async def measure(calls: int, warmup: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="fiduciary-bench-") as tmp:
-        settings = Settings(home=Path(tmp), operator="bench", log_level="WARNING")
+        settings = Settings(home=Path(tmp), log_level="WARNING")
         token = await setup(settings)
         plane = AgentPlane(lambda: open_runtime(settings), agent_token=token)
 

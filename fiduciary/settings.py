@@ -8,13 +8,12 @@
 | `FIDUCIARY_HOME` | data directory | `./.fiduciary` |
 | `FIDUCIARY_AGENT_TOKEN` | the agent a stdio server acts for | none |
 | `FIDUCIARY_MASTER_KEY` | base64url master key that unlocks org keys | read from `HOME/master.key` |
-| `FIDUCIARY_OPERATOR` | operator name recorded by control-plane commands | the OS user |
+| `FIDUCIARY_OPERATOR_TOKEN` | the operator token control-plane commands act with | `HOME/operator.token` |
 | `FIDUCIARY_LOG_LEVEL` | `DEBUG`, `INFO`, `WARNING`, `ERROR` | `INFO` |
 """
 
 from __future__ import annotations
 
-import getpass
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,16 +25,17 @@ from fiduciary.mandates.keys import decode_master_key, encode_master_key, new_ma
 DEFAULT_HOME = Path(".fiduciary")
 MASTER_KEY_FILE = "master.key"
 DB_FILE = "fiduciary.db"
+OPERATOR_TOKEN_FILE = "operator.token"  # noqa: S105 (a file name, not a secret)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
     home: Path
-    operator: str
     log_level: str = "INFO"
     agent_token: str | None = field(default=None, repr=False)
     master_key_text: str | None = field(default=None, repr=False)
+    operator_token: str | None = field(default=None, repr=False)
 
     @property
     def db_path(self) -> Path:
@@ -44,6 +44,11 @@ class Settings:
     @property
     def master_key_path(self) -> Path:
         return self.home / MASTER_KEY_FILE
+
+    @property
+    def operator_token_path(self) -> Path:
+        """The first admin's token, left by `init` for the local command line (mode 0600)."""
+        return self.home / OPERATOR_TOKEN_FILE
 
     @property
     def sandbox_ledger(self) -> Path:
@@ -58,11 +63,19 @@ class Settings:
         except FileNotFoundError as exc:
             raise ConfigError(f"no master key in {self.home}: run `fiduciary init` first") from exc
 
+    def ensure_private_database(self) -> None:
+        """Create the home (0700) and an empty database file (0600) that only this user can read."""
+        self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.home, 0o700)
+        fd = os.open(self.db_path, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.close(fd)
+        os.chmod(self.db_path, 0o600)
+
     def ensure_master_key(self) -> bytes:
         """Create the master key file (mode 0600) if there is none; never overwrite one."""
         if self.master_key_text:
             return decode_master_key(self.master_key_text)
-        self.home.mkdir(parents=True, exist_ok=True)
+        self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             fd = os.open(self.master_key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
@@ -73,18 +86,58 @@ class Settings:
         return key
 
 
-def load_settings(
-    *, home: str | None = None, operator: str | None = None, environ: Mapping[str, str] | None = None
-) -> Settings:
-    """Build settings from flags (which win) and the environment."""
+def log_level(*, default: str = "INFO", environ: Mapping[str, str] | None = None) -> str:
+    """`FIDUCIARY_LOG_LEVEL`, checked; `default` when it is unset."""
     env = os.environ if environ is None else environ
-    level = env.get("FIDUCIARY_LOG_LEVEL", "INFO").upper()
+    level = env.get("FIDUCIARY_LOG_LEVEL", default).upper()
     if level not in LOG_LEVELS:
         raise ConfigError(f"FIDUCIARY_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
+def find_home(start: Path) -> Path | None:
+    """The nearest `.fiduciary` directory in `start` or one of its parents."""
+    for folder in (start, *start.parents):
+        candidate = folder / DEFAULT_HOME
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def load_settings(
+    *,
+    home: str | None = None,
+    operator_token: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    search: bool = True,
+) -> Settings:
+    """Build settings from flags (which win) and the environment.
+
+    The data directory is `--home`, else `FIDUCIARY_HOME`, else (with `search`) the nearest
+    `.fiduciary` in the current directory or its parents; `init` does not search and uses
+    `./.fiduciary`. A search that finds nothing is an error, never a new empty home.
+    """
+    env = os.environ if environ is None else environ
+    level = log_level(environ=env)
+    here = (cwd or Path.cwd()).resolve()
+    chosen = home or env.get("FIDUCIARY_HOME")
+    if chosen:
+        path = Path(chosen).expanduser().resolve()
+    elif search:
+        found = find_home(here)
+        if found is None:
+            raise ConfigError(
+                f"no .fiduciary data directory in {here} or its parents: run `fiduciary init`, "
+                "or give --home or FIDUCIARY_HOME"
+            )
+        path = found.resolve()
+    else:
+        path = (here / DEFAULT_HOME).resolve()
     return Settings(
-        home=Path(home or env.get("FIDUCIARY_HOME") or DEFAULT_HOME).expanduser().resolve(),
-        operator=operator or env.get("FIDUCIARY_OPERATOR") or getpass.getuser(),
+        home=path,
         log_level=level,
         agent_token=env.get("FIDUCIARY_AGENT_TOKEN") or None,
         master_key_text=env.get("FIDUCIARY_MASTER_KEY") or None,
+        operator_token=operator_token or env.get("FIDUCIARY_OPERATOR_TOKEN") or None,
     )

@@ -9,9 +9,9 @@ from fiduciary.domain import limits
 from fiduciary.domain.errors import MandateError
 from fiduciary.domain.intents import AgentRef
 from fiduciary.domain.money import Money
-from fiduciary.mandates import verify_open
+from fiduciary.mandates import status_at, verify_open
 from fiduciary.mandates.keys import KeyPurpose
-from fiduciary.store import Queries, TransactionRow
+from fiduciary.store import Reads, TransactionRow
 from fiduciary.wallets import Wallet
 
 
@@ -31,31 +31,23 @@ class MandateView:
     expires_at: str | None
 
 
-def _status(stored: str, now: datetime, not_before: datetime, expires_at: datetime) -> str:
-    if stored == "revoked":
-        return stored
-    if now < not_before:
-        return "not_yet_valid"
-    return "expired" if now >= expires_at else stored
-
-
-async def balances(reads: Queries, caller: AgentRef, currency: str | None) -> list[Wallet]:
+async def balances(reads: Reads, caller: AgentRef, currency: str | None) -> list[Wallet]:
     wallets = await reads.wallets(caller)
     return [w for w in wallets if currency is None or w.currency == currency]
 
 
-async def transaction(reads: Queries, caller: AgentRef, transaction_id: str) -> TransactionRow | None:
+async def transaction(reads: Reads, caller: AgentRef, transaction_id: str) -> TransactionRow | None:
     return await reads.agent_transaction(caller, transaction_id)
 
 
 async def transactions(
-    reads: Queries, caller: AgentRef, *, limit: int, before: str | None, state: str | None
+    reads: Reads, caller: AgentRef, *, limit: int, before: str | None, state: str | None
 ) -> list[TransactionRow]:
     limit = max(1, min(limit, limits.list_page_size_max))
     return await reads.list_transactions(caller, limit=limit, before=before, state=state)
 
 
-async def mandates(reads: Queries, caller: AgentRef, *, now: datetime) -> list[MandateView]:
+async def mandates(reads: Reads, caller: AgentRef, *, now: datetime) -> list[MandateView]:
     """The agent's open mandates with their terms as signed (not as the table says)."""
     keys = await reads.public_keys(caller.org_id, KeyPurpose.MANDATE)
     views = []
@@ -72,7 +64,7 @@ async def mandates(reads: Queries, caller: AgentRef, *, now: datetime) -> list[M
         views.append(
             MandateView(
                 mandate_id=row.mandate_id,
-                status=_status(row.status, now, m.not_before, m.expires_at),
+                status=status_at(row.status, now, m),
                 currency=t.currency,
                 max_per_use=Money(t.max_per_use_minor, t.currency),
                 total_cap=Money(t.total_cap_minor, t.currency),

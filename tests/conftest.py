@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from fiduciary import control
-from fiduciary.cli import default_policy_source
+from fiduciary.control import Operator, Role, Tenant, TenantSpec
 from fiduciary.domain.clock import Clock, FakeClock
 from fiduciary.domain.money import parse_amount
 from fiduciary.mandates import OpenTerms
+from fiduciary.policies import default_source as default_policy_source
 from fiduciary.runtime import Runtime, open_runtime
 from fiduciary.settings import Settings
 
@@ -28,7 +28,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home", operator="test-operator", log_level="WARNING")
+    return Settings(home=tmp_path / "home", log_level="WARNING")
 
 
 DEFAULT_TERMS = OpenTerms(
@@ -42,25 +42,35 @@ DEFAULT_TERMS = OpenTerms(
 
 async def make_tenant(
     settings: Settings, clock: Clock, *, policy: str | None = None, terms: OpenTerms = DEFAULT_TERMS
-) -> control.Tenant:
-    spec = control.TenantSpec(
+) -> Tenant:
+    """A tenant made through the control plane: by a new first admin, or by the home's first admin."""
+    spec = TenantSpec(
         org_name="acme",
         agent_name="agent-1",
         policy_source=policy or default_policy_source(),
         funding=parse_amount("1000.00", "USD"),
         terms=terms,
         mandate_days=30,
-        operator="test-operator",
     )
-    return await control.create_tenant(settings.db_path, spec, clock=clock, master_key=settings.ensure_master_key())
+    async with open_runtime(settings, clock=clock, resume=False, create=True) as rt:
+        admins = [row for row in await rt.store.read.operators() if row.role == Role.ADMIN.value]
+        if not admins:
+            return await rt.control.initialise(spec, admin_name="test-admin")
+        admin = Operator(admins[0].operator_id, admins[0].name, Role.ADMIN)
+        return await rt.control.agents.create_tenant(admin, spec)
 
 
 @pytest.fixture
-async def tenant(settings: Settings, clock: FakeClock) -> control.Tenant:
+async def tenant(settings: Settings, clock: FakeClock) -> Tenant:
     return await make_tenant(settings, clock)
 
 
 @pytest.fixture
-async def runtime(settings: Settings, tenant: control.Tenant, clock: FakeClock) -> AsyncIterator[Runtime]:
+def admin(tenant: Tenant) -> Operator:
+    return tenant.admin
+
+
+@pytest.fixture
+async def runtime(settings: Settings, tenant: Tenant, clock: FakeClock) -> AsyncIterator[Runtime]:
     async with open_runtime(settings, clock=clock) as opened:
         yield opened

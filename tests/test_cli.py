@@ -42,7 +42,7 @@ class Run:
 def command_env(**extra: str) -> dict[str, str]:
     """The test process's environment without any FIDUCIARY_* setting, plus `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIDUCIARY_")}
-    return {**env, "FIDUCIARY_OPERATOR": "test-operator", "FIDUCIARY_LOG_LEVEL": "WARNING", **extra}
+    return {**env, "FIDUCIARY_LOG_LEVEL": "WARNING", **extra}
 
 
 async def fiduciary(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Run:
@@ -146,7 +146,7 @@ async def test_init_creates_the_data_dir_a_private_key_the_database_and_a_workin
 
 
 async def test_init_keeps_the_other_entries_of_an_existing_mcp_json(tmp_path: Path) -> None:
-    mcp_json = tmp_path / "mcp.json"
+    mcp_json = tmp_path / ".mcp.json"
     other = {"command": "node", "args": ["weather.js"]}
     mcp_json.write_text(json.dumps({"mcpServers": {"weather": other}, "theme": "dark"}))
     run = await fiduciary("init", "--home", str(tmp_path / "data"), cwd=tmp_path)
@@ -179,10 +179,10 @@ async def test_init_run_twice_changes_nothing_and_says_so(initialised: Initialis
 
 @pytest.mark.parametrize("content", ["{not json", '["a", "list"]', '{"mcpServers": ["a list"]}'])
 async def test_init_refuses_an_invalid_mcp_json_before_creating_any_data(tmp_path: Path, content: str) -> None:
-    mcp_json = tmp_path / "mcp.json"
+    mcp_json = tmp_path / ".mcp.json"
     mcp_json.write_text(content)
     run = await fiduciary("init", "--home", str(tmp_path / "data"), cwd=tmp_path)
-    assert run.returncode == 2
+    assert run.returncode == 1
     assert run.stderr.startswith("error: ") and run.stderr.count("\n") == 1
     assert not (tmp_path / "data").exists()
     assert mcp_json.read_text() == content
@@ -195,7 +195,7 @@ async def test_init_refuses_an_mcp_json_it_cannot_write_before_creating_any_data
         "init", "--home", str(tmp_path / "data"), "--mcp-json", str(tmp_path / "missing" / "mcp.json"), cwd=tmp_path
     )
     assert "Traceback" not in run.stderr, run.stderr
-    assert run.returncode == 2
+    assert run.returncode == 1
     assert run.stderr.startswith("error: ") and run.stderr.count("\n") == 1
     assert not (tmp_path / "data").exists()
 
@@ -203,7 +203,7 @@ async def test_init_refuses_an_mcp_json_it_cannot_write_before_creating_any_data
 async def test_init_with_a_policy_file_that_does_not_exist_is_a_one_line_error(tmp_path: Path) -> None:
     run = await fiduciary("init", "--home", str(tmp_path / "data"), "--policy", "missing.toml", cwd=tmp_path)
     assert "Traceback" not in run.stderr, run.stderr
-    assert run.returncode == 2
+    assert run.returncode == 1
     assert run.stderr.startswith("error: ") and run.stderr.count("\n") == 1
     assert not (tmp_path / "data").exists()
 
@@ -215,12 +215,12 @@ async def test_fiduciary_home_is_honoured_like_the_home_flag(tmp_path: Path) -> 
     assert init.returncode == 0, init.stderr
     assert (home / "fiduciary.db").is_file()
     assert not (tmp_path / ".fiduciary").exists(), "the default home is not used"
-    entry = json.loads((tmp_path / "mcp.json").read_text())["mcpServers"]["fiduciary"]
+    entry = json.loads((tmp_path / ".mcp.json").read_text())["mcpServers"]["fiduciary"]
     assert entry["args"][-2:] == ["--home", str(home)]
 
     wallets = await fiduciary("wallets", "show", cwd=tmp_path, env=env)
     assert wallets.returncode == 0, wallets.stderr
-    agent_id = Initialised(tmp_path, home, tmp_path / "mcp.json", init.stdout).value("agent")
+    agent_id = Initialised(tmp_path, home, tmp_path / ".mcp.json", init.stdout).value("agent")
     assert table_row(wallets.stdout, agent_id)[2:] == ["USD", "1000.00", "0.00"]
 
 
@@ -279,7 +279,7 @@ async def test_kill_freezes_the_agent_so_its_next_payment_is_refused(initialised
 
         killed = await initialised.run("kill", "--agent", agent_id, "--reason", "looping on refunds")
         assert killed.returncode == 0, killed.stderr
-        assert f"Kill switch pulled for {agent_id}" in killed.stdout
+        assert f"pulled for agent {agent_id}" in killed.stdout
 
         after = await call(c, "pay", pay("10.00", "more printer paper"))
         assert (after["status"], after["code"]) == ("denied", "agent_frozen")
@@ -318,9 +318,9 @@ async def test_audit_verify_is_ok_until_the_database_is_tampered_with(initialise
 async def test_audit_show_prints_the_entries_of_a_reference_from_a_tool_result(initialised: Initialised) -> None:
     async with agent(initialised) as c:
         paid = await call(c, "pay", pay("12.50", "pens"))
-    shown = await initialised.run("audit", "show", paid["reference"])
+    shown = await initialised.run("audit", "show", paid["reference"], "--json")
     assert shown.returncode == 0, shown.stderr
-    entries = [json.loads(line) for line in shown.stdout.splitlines()]
+    entries = json.loads(shown.stdout)["entries"]
     assert {entry["ref"] for entry in entries} == {paid["reference"]}
     assert {entry["subject"] for entry in entries} == {paid["transaction_id"]}
     assert entries[0]["type"] == "transaction.received" and entries[-1]["type"] == "transaction.settled"
@@ -335,9 +335,9 @@ async def test_audit_show_prints_the_entries_of_a_reference_from_a_tool_result(i
         ["kill", "--agent", "agt_nope", "--reason", "no such agent"],
     ],
 )
-async def test_an_operator_error_is_one_line_on_stderr_and_exit_2(initialised: Initialised, args: list[str]) -> None:
+async def test_an_operator_error_is_one_line_on_stderr_and_exit_1(initialised: Initialised, args: list[str]) -> None:
     run = await initialised.run(*args)
-    assert run.returncode == 2
+    assert run.returncode == 1
     assert run.stderr.startswith("error: ") and run.stderr.count("\n") == 1, run.stderr
     assert "Traceback" not in run.stderr and run.stdout == ""
 
@@ -345,7 +345,7 @@ async def test_an_operator_error_is_one_line_on_stderr_and_exit_2(initialised: I
 @pytest.mark.parametrize("args", [["wallets", "show"], ["approvals", "list"], ["audit", "verify"], ["serve"]])
 async def test_a_command_on_a_home_without_data_says_to_run_init(tmp_path: Path, args: list[str]) -> None:
     run = await fiduciary(*args, "--home", str(tmp_path / "empty"), cwd=tmp_path)
-    assert run.returncode == 2
+    assert run.returncode == 1
     assert run.stderr.startswith("error: no fiduciary data in ") and "fiduciary init" in run.stderr
     assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr
 

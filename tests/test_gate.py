@@ -10,11 +10,13 @@ import anyio
 import pytest
 
 from fiduciary import control
+from fiduciary.control import Scope
 from fiduciary.domain.clock import FakeClock
 from fiduciary.domain.intents import AgentRef, PaymentRequest, Tool
 from fiduciary.domain.results import Outcome, Status
 from fiduciary.domain.states import TxState
 from fiduciary.gate import Gate
+from fiduciary.gate.screening import ScreeningConfigs
 from fiduciary.gate.settle import Settlement
 from fiduciary.rails import SandboxRail
 from fiduciary.runtime import Runtime, open_runtime
@@ -57,7 +59,7 @@ async def available(rt: Runtime, tenant: control.Tenant, currency: str = "USD") 
 
 async def chain_ok(rt: Runtime) -> None:
     for org in await rt.store.read.org_ids():
-        report = await control.verify_audit(rt.store, org)
+        report = await control.verify_chain(rt.store.read, org)
         assert report.ok, report
 
 
@@ -139,18 +141,18 @@ async def test_a_payment_over_the_threshold_waits_then_executes_once_approved(
     )
     assert held.approval_id and not held.is_error
     assert await available(runtime, tenant) == (100_000, 0), "nothing is held before a person approves"
-    approved = await runtime.gate.approve(held.approval_id, operator="alice")
+    approved = await runtime.control.approvals.approve(tenant.admin, held.approval_id)
     assert (approved.status, approved.transaction_id) == (Status.EXECUTED, held.transaction_id)
     assert await available(runtime, tenant) == (70_000, 0)
     with pytest.raises(Exception, match="already approved"):
-        await runtime.gate.approve(held.approval_id, operator="alice")
+        await runtime.control.approvals.approve(tenant.admin, held.approval_id)
     entries = await runtime.store.read.audit_by_subject(tenant.org_id, held.transaction_id or "")
-    assert any(e.body.actor == "operator:alice" and e.body.type == "transaction.approved" for e in entries)
+    assert any(e.body.actor == tenant.admin.actor and e.body.type == "transaction.approved" for e in entries)
 
 
 async def test_a_rejected_approval_never_moves_money(runtime: Runtime, tenant: control.Tenant) -> None:
     held = await pay(runtime, tenant, "300.00")
-    outcome = await runtime.gate.reject(held.approval_id or "", operator="bob", reason="not budgeted")
+    outcome = await runtime.control.approvals.reject(tenant.admin, held.approval_id or "", reason="not budgeted")
     assert (outcome.status, outcome.code.value) == (Status.DENIED, "approval_rejected")
     assert await available(runtime, tenant) == (100_000, 0)
 
@@ -160,11 +162,11 @@ async def test_silence_is_not_consent_an_approval_expires(
 ) -> None:
     held = await pay(runtime, tenant, "300.00")
     clock.advance(seconds=24 * 3600 + 1)
-    outcome = await runtime.gate.approve(held.approval_id or "", operator="alice")
+    outcome = await runtime.control.approvals.approve(tenant.admin, held.approval_id or "")
     assert outcome.code.value == "approval_expired"
     other = await pay(runtime, tenant, "260.00", counterparty="acct:b")
     clock.advance(seconds=24 * 3600 + 1)
-    assert await runtime.gate.expire_approvals() == 1
+    assert await runtime.control.approvals.sweep_expired() == 1
     txn = await runtime.store.read.transaction_by_id(other.transaction_id or "")
     assert txn is not None and txn.state is TxState.EXPIRED
 
@@ -173,11 +175,11 @@ async def test_an_approval_is_bound_to_the_policy_version_it_was_asked_under(
     runtime: Runtime, tenant: control.Tenant
 ) -> None:
     held = await pay(runtime, tenant, "300.00")
-    from fiduciary.cli import default_policy_source
+    from fiduciary.policies import default_source as default_policy_source
 
     source = default_policy_source().replace('amount = "500.00"', 'amount = "450.00"')
-    await control.apply_policy(runtime.store, tenant.org_id, tenant.project_id, source, operator="carol")
-    outcome = await runtime.gate.approve(held.approval_id or "", operator="alice")
+    await runtime.control.config.apply_policy(tenant.admin, tenant.org_id, tenant.project_id, source)
+    outcome = await runtime.control.approvals.approve(tenant.admin, held.approval_id or "")
     assert outcome.code.value == "approval_stale"
     assert await available(runtime, tenant) == (100_000, 0)
 
@@ -186,8 +188,8 @@ async def test_the_kill_switch_refuses_later_calls_and_rejects_pending_approvals
     runtime: Runtime, tenant: control.Tenant
 ) -> None:
     held = await pay(runtime, tenant, "300.00")
-    counts = await control.kill(runtime.gate, tenant.agent_id, reason="compromised", operator="alice")
-    assert counts == {"mandates_revoked": 1, "approvals_rejected": 1, "rolled_back": 0}
+    report = await runtime.control.kill.pull(tenant.admin, Scope.AGENT, tenant.agent_id, reason="compromised")
+    assert (report.mandates_revoked, report.approvals_rejected, report.rolled_back) == (1, 1, 0)
     outcome = await pay(runtime, tenant, "10.00")
     assert (outcome.status, outcome.code.value) == (Status.DENIED, "agent_frozen")
     txn = await runtime.store.read.transaction_by_id(held.transaction_id or "")
@@ -209,9 +211,15 @@ class CrashBeforeSettle(Settlement):
         raise Crash
 
 
+def second_gate(rt: Runtime, settings: Settings) -> Gate:
+    """Another gate on the same store, as another process would run."""
+    rails = {"sandbox": SandboxRail(settings.sandbox_ledger, rt.store.clock)}
+    return Gate(rt.store, rails, signers=rt.keyring, configs=ScreeningConfigs(), clock=rt.store.clock)
+
+
 async def crash_mid_payment(rt: Runtime, tenant: control.Tenant, cls: type[Settlement], settings: Settings) -> None:
     """Pay 50.00 USD through a second gate on the same store whose process dies at the chosen point."""
-    gate = Gate(rt.store, {"sandbox": SandboxRail(settings.sandbox_ledger, rt.store.clock)})
+    gate = second_gate(rt, settings)
     gate.settlement = cls(rt.store, {"sandbox": SandboxRail(settings.sandbox_ledger, rt.store.clock)}, rail="sandbox")
     request = PaymentRequest(tool=Tool.PAY, purpose="p", amount="50.00", currency="USD", counterparty="acct:x")
     with pytest.raises(Crash):
@@ -223,8 +231,8 @@ async def test_a_kill_switch_rolls_back_a_held_payment_and_releases_the_funds(
 ) -> None:
     await crash_mid_payment(runtime, tenant, CrashBeforeDispatch, settings)
     assert await available(runtime, tenant) == (95_000, 5_000)
-    counts = await control.kill(runtime.gate, tenant.agent_id, reason="stop", operator="alice")
-    assert counts["rolled_back"] == 1
+    report = await runtime.control.kill.pull(tenant.admin, Scope.AGENT, tenant.agent_id, reason="stop")
+    assert report.rolled_back == 1
     assert await available(runtime, tenant) == (100_000, 0)
     assert rail_lines(settings) == []
     assert await runtime.gate.resume() == [], "nothing is left in flight"
@@ -382,7 +390,7 @@ async def test_two_processes_resuming_the_same_payment_settle_it_once(
     runtime: Runtime, tenant: control.Tenant, settings: Settings
 ) -> None:
     await crash_mid_payment(runtime, tenant, CrashBeforeSettle, settings)
-    other = Gate(runtime.store, {"sandbox": SandboxRail(settings.sandbox_ledger, runtime.store.clock)})
+    other = second_gate(runtime, settings)
     results: list[list[Outcome]] = []
 
     async def resume(g: Gate) -> None:
@@ -413,7 +421,7 @@ class SilentRail:
 async def test_a_rail_that_never_answers_leaves_the_hold_and_the_payment_is_reconciled_later(
     runtime: Runtime, tenant: control.Tenant, settings: Settings
 ) -> None:
-    gate = Gate(runtime.store, {"sandbox": SandboxRail(settings.sandbox_ledger, runtime.store.clock)})
+    gate = second_gate(runtime, settings)
     gate.settlement = Settlement(runtime.store, {"sandbox": SilentRail()}, rail="sandbox", rail_timeout_seconds=0.05)  # type: ignore[dict-item]
     request = PaymentRequest(tool=Tool.PAY, purpose="p", amount="50.00", currency="USD", counterparty="acct:x")
     outcome = await gate.request(caller(tenant), request, reference="ref_t")

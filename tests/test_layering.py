@@ -1,8 +1,10 @@
-"""The import direction of DESIGN.md §10, read from the source itself.
+"""The layout and import direction of docs/ARCHITECTURE.md §10, read from the source itself.
 
 `domain` ← stages (`injection`, `policies`, `mandates`, `wallets`, `audit`) ← `store`/`rails`
-← `gate` (with the control plane and runtime beside it) ← `server`/`cli`. Stages never import
-each other; only `store` speaks SQL; only `settings` reads the environment.
+← `keyring`/`settings` ← `gate`, `control`, `views`, `terminal` ← `runtime` ← surfaces
+(`server`, `cli`, `demo`). Stages never import each other; there are no import cycles;
+surfaces never import the store; only `runtime` imports the SQLite adapter; only the store
+speaks SQL; only `settings` reads the environment.
 """
 
 from __future__ import annotations
@@ -12,13 +14,17 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "fiduciary"
 STAGES = {"injection", "policies", "mandates", "wallets", "audit"}
+SURFACES = {"server", "cli", "demo", "__main__"}
 LAYERS = {
     "domain": 0,
     **{stage: 1 for stage in STAGES},
     "store": 2,
     "rails": 2,
-    **{name: 3 for name in ("gate", "parse", "control", "views", "runtime", "settings")},
-    **{name: 4 for name in ("server", "cli", "demo", "__main__")},
+    "keyring": 3,
+    "settings": 3,
+    **{name: 4 for name in ("gate", "control", "views", "terminal")},
+    "runtime": 5,
+    **{name: 6 for name in SURFACES},
 }
 
 
@@ -30,6 +36,10 @@ def component(module: str) -> str:
 
 def modules() -> dict[str, set[str]]:
     """Each module of the package and the fiduciary modules it imports (anywhere in its body)."""
+    names = {
+        ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__")
+        for path in PACKAGE.rglob("*.py")
+    }
     found = {}
     for path in PACKAGE.rglob("*.py"):
         rel = path.relative_to(PACKAGE.parent).with_suffix("")
@@ -39,15 +49,17 @@ def modules() -> dict[str, set[str]]:
             if isinstance(node, ast.Import):
                 imports |= {alias.name for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                imports |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
-        found[name] = imports
+                imports.add(node.module)
+                # `from package import module` imports that module too; `from module import name` does not.
+                imports |= {f"{node.module}.{alias.name}" for alias in node.names} & names
+        found[name] = {i for i in imports if i in names or not i.startswith("fiduciary")}
     return found
 
 
 def test_every_component_has_a_layer() -> None:
     for name in modules():
         if name != "fiduciary":
-            assert component(name) in LAYERS, f"{name} has no layer in DESIGN.md §10"
+            assert component(name) in LAYERS, f"{name} has no layer in docs/ARCHITECTURE.md §10"
 
 
 def test_lower_layers_never_import_higher_ones_and_stages_never_import_each_other() -> None:
@@ -67,6 +79,55 @@ def test_lower_layers_never_import_higher_ones_and_stages_never_import_each_othe
             if here in STAGES and there in STAGES:
                 problems.append(f"stage {name} imports stage {target}")
     assert problems == []
+
+
+def test_there_are_no_import_cycles() -> None:
+    # `from package import sibling` runs the package first: an edge to one's own package is not a cycle.
+    graph = {
+        name: {i for i in imports if i.startswith("fiduciary") and not name.startswith(i + ".")}
+        for name, imports in modules().items()
+    }
+    cycles = []
+    state: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if nxt == node or nxt not in graph:
+                continue
+            if state.get(nxt) == 1:
+                cycles.append(" -> ".join([*path[path.index(nxt) :], nxt]))
+            elif nxt not in state:
+                visit(nxt, [*path, nxt])
+        state[node] = 2
+
+    for start in sorted(graph):
+        if start not in state:
+            visit(start, [start])
+    assert cycles == []
+
+
+def test_components_do_not_import_each_other_in_a_circle() -> None:
+    edges = {
+        (component(name), component(target))
+        for name, imports in modules().items()
+        if name != "fiduciary"
+        for target in imports
+        if target.startswith("fiduciary.") and component(target) != component(name)
+    }
+    assert {(a, b) for a, b in edges if (b, a) in edges} == set()
+
+
+def test_surfaces_never_import_the_store_and_only_runtime_builds_the_sqlite_adapter() -> None:
+    for name, imports in modules().items():
+        if name == "fiduciary":
+            continue
+        store_imports = {i for i in imports if i == "fiduciary.store" or i.startswith("fiduciary.store.")}
+        if component(name) in SURFACES:
+            assert not store_imports, f"surface {name} imports {store_imports}"
+        adapter = {i for i in store_imports if i.startswith("fiduciary.store.sqlite")}
+        if component(name) not in ("store", "runtime"):
+            assert not adapter, f"{name} imports the SQLite adapter"
 
 
 def test_only_the_store_speaks_sql_and_only_settings_reads_the_environment() -> None:

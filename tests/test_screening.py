@@ -31,7 +31,7 @@ weight = 0.5
 
 
 async def apply(runtime: Runtime, tenant: control.Tenant, source: str = ORG_CONFIG) -> None:
-    await control.apply_injection_config(runtime.store, tenant.org_id, source, operator="alice")
+    await runtime.control.config.apply_injection(tenant.admin, tenant.org_id, source)
 
 
 async def test_an_orgs_custom_pattern_blocks_a_payment_before_any_mandate(

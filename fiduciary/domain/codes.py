@@ -23,6 +23,7 @@ class Code(StrEnum):
     UNKNOWN_ARGUMENT = "unknown_argument"
     TEXT_TOO_LONG = "text_too_long"
     UNAUTHENTICATED = "unauthenticated"
+    FORBIDDEN = "forbidden"
     NOT_FOUND = "not_found"
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
 
@@ -74,6 +75,7 @@ MESSAGES: dict[Code, str] = {
     Code.UNKNOWN_ARGUMENT: "an argument is not known to this tool",
     Code.TEXT_TOO_LONG: "a text argument is too long",
     Code.UNAUTHENTICATED: "the agent token is missing or not valid",
+    Code.FORBIDDEN: "this role may not do that",
     Code.NOT_FOUND: "no such record for this agent",
     Code.IDEMPOTENCY_CONFLICT: "this idempotency key was already used with different arguments",
     Code.INJECTION_BLOCKED: "the request was blocked by injection screening",

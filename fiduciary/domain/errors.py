@@ -3,6 +3,7 @@
 ```
 FiduciaryError
  ├── InputError        a caller sent something we refuse (carries a stable code)
+ ├── AccessError       an operator is not authenticated, or its role may not act (carries a code)
  ├── MandateError      a mandate failed verification (opaque on purpose)
  ├── StoreError        the database refused or failed
  │    └── ConflictError    a uniqueness or state race lost (e.g. idempotency key reuse)
@@ -27,6 +28,15 @@ class FiduciaryError(Exception):
 
 class InputError(FiduciaryError):
     """A caller's input was refused; `code` is stable and safe to show to the caller."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class AccessError(FiduciaryError):
+    """A control-plane caller is unknown (`unauthenticated`) or its role may not act (`forbidden`)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)

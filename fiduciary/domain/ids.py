@@ -1,8 +1,9 @@
 """Identifiers and secrets that say what they are by their prefix.
 
 `txn_` transaction, `mdt_` mandate, `apr_` approval, `agt_` agent, `org_`/`prj_` tenant,
-`ref_` the reference of one call (what an operator looks up in the audit chain) and
-`fid_agent_` an agent token. Tokens are shown once and stored only as a hash.
+`opr_` operator, `ref_` the reference of one call (what an operator looks up in the audit
+chain), `fid_agent_` an agent token and `fid_op_` an operator token. Tokens carry 256 random
+bits, are shown once and stored only as a hash.
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ class Prefix(StrEnum):
     REFERENCE = "ref"
     KILL_SWITCH = "ks"
     TAINT = "tnt"
+    OPERATOR = "opr"
 
 
 AGENT_TOKEN_PREFIX = "fid_agent_"  # noqa: S105 (a prefix, not a secret)
+OPERATOR_TOKEN_PREFIX = "fid_op_"  # noqa: S105 (a prefix, not a secret)
 
 
 def new_id(prefix: Prefix) -> str:
@@ -39,6 +42,11 @@ def new_id(prefix: Prefix) -> str:
 def new_agent_token() -> str:
     """A fresh bearer token for an agent; the caller shows it once and stores `token_hash`."""
     return AGENT_TOKEN_PREFIX + secrets.token_urlsafe(limits.agent_token_bytes)
+
+
+def new_operator_token() -> str:
+    """A fresh bearer token for an operator; shown once, stored as `token_hash`."""
+    return OPERATOR_TOKEN_PREFIX + secrets.token_urlsafe(limits.agent_token_bytes)
 
 
 def token_hash(token: str) -> str:

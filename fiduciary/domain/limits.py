@@ -25,6 +25,9 @@ metadata_key_chars_max: Final = 64
 metadata_value_chars_max: Final = 256
 reason_chars_max: Final = 500
 
+# Names an operator gives (orgs, projects, agents, operators).
+name_chars_max: Final = 64
+
 # Reads.
 list_page_size_max: Final = 100
 list_page_size_default: Final = 20
@@ -33,6 +36,8 @@ list_page_size_default: Final = 20
 agent_token_bytes: Final = 32
 token_chars_max: Final = 256
 id_random_bytes: Final = 16
+operator_token_days_max: Final = 3650
+"""Longest lifetime an operator token may be given; a token without an expiry lives until revoked."""
 
 # Mandates.
 mandate_ttl_seconds: Final = 300
@@ -45,6 +50,8 @@ open_mandate_constraint_list_max: Final = 100
 # Approvals.
 approval_ttl_seconds: Final = 24 * 3600
 """An approval that nobody decides within this time expires: silence is not consent."""
+open_mandate_days_max: Final = 366
+"""Longest validity an operator may give an open mandate; renew it to go on."""
 
 # Policies.
 policy_file_bytes_max: Final = 256 * 1024
@@ -61,6 +68,8 @@ rail_timeout_ms: Final = 10_000
 db_busy_timeout_ms: Final = 10_000
 audit_payload_bytes_max: Final = 64 * 1024
 audit_verify_batch_rows: Final = 1_000
+audit_show_entries_max: Final = 1_000
+"""Most entries `audit show` prints for one id."""
 resume_transactions_max: Final = 10_000
 
 # Injection screening.

@@ -18,7 +18,7 @@ from fiduciary.gate.outcomes import agent_actor
 from fiduciary.mandates import ClosedMandate, ClosedTerms, MandateUsage, choose, sign_closed, verify_open
 from fiduciary.mandates.keys import KeyPurpose
 from fiduciary.policies import Policy, PolicyInput, parse_policy
-from fiduciary.store import ApprovalRow, TransactionRow, Writer
+from fiduciary.store import ApprovalRow, SignerSource, TransactionRow, WriteTx
 from fiduciary.wallets import can_hold, hold
 
 S = TxState
@@ -28,11 +28,18 @@ _OUTFLOW_TOOLS = tuple(sorted(tool.value for tool in OUTFLOWS))
 class Authorizer:
     """Decides inside the caller's write transaction; never touches a rail."""
 
-    def __init__(self) -> None:
+    def __init__(self, signers: SignerSource) -> None:
+        self._signers = signers
         self._policies: dict[str, Policy] = {}
 
     async def decide(
-        self, w: Writer, txn: TransactionRow, intent: PaymentIntent, facts: PolicyInput, *, approval: ApprovalRow | None
+        self,
+        w: WriteTx,
+        txn: TransactionRow,
+        intent: PaymentIntent,
+        facts: PolicyInput,
+        *,
+        approval: ApprovalRow | None,
     ) -> TransactionRow:
         """Kill switch, policy, then mandate and hold: deny wins, then approval, then allow."""
         caller, actor = intent.caller, agent_actor(intent.caller)
@@ -69,7 +76,7 @@ class Authorizer:
             )
         return await self._authorize(w, txn, intent, decision, approval=approval)
 
-    async def _policy(self, w: Writer, caller: AgentRef) -> Policy | None:
+    async def _policy(self, w: WriteTx, caller: AgentRef) -> Policy | None:
         row = await w.active_policy(caller.org_id, caller.project_id)
         if row is None:
             return None
@@ -81,7 +88,13 @@ class Authorizer:
         return cached
 
     async def _authorize(
-        self, w: Writer, txn: TransactionRow, intent: PaymentIntent, decision: Decision, *, approval: ApprovalRow | None
+        self,
+        w: WriteTx,
+        txn: TransactionRow,
+        intent: PaymentIntent,
+        decision: Decision,
+        *,
+        approval: ApprovalRow | None,
     ) -> TransactionRow:
         """Find the covering authority, check funds, sign the closed mandate and hold the money."""
         caller, actor = intent.caller, agent_actor(intent.caller)
@@ -137,7 +150,7 @@ class Authorizer:
         return txn
 
     async def _covering_mandate(
-        self, w: Writer, intent: PaymentIntent, payload: dict[str, Any]
+        self, w: WriteTx, intent: PaymentIntent, payload: dict[str, Any]
     ) -> tuple[str | None, Code]:
         caller = intent.caller
         keys = await w.public_keys(caller.org_id, KeyPurpose.MANDATE)
@@ -171,7 +184,7 @@ class Authorizer:
             code = Code.MANDATE_INVALID
         return None, code
 
-    async def _sign_closed(self, w: Writer, txn: TransactionRow, intent: PaymentIntent, parent_id: str) -> str:
+    async def _sign_closed(self, w: WriteTx, txn: TransactionRow, intent: PaymentIntent, parent_id: str) -> str:
         caller = intent.caller
         mandate = ClosedMandate(
             mandate_id=new_id(Prefix.MANDATE),
@@ -182,7 +195,7 @@ class Authorizer:
             expires_at=w.now + timedelta(seconds=limits.mandate_ttl_seconds),
             terms=closed_terms(txn, parent_id),
         )
-        token = sign_closed(mandate, await w.signer(caller.org_id, KeyPurpose.MANDATE))
+        token = sign_closed(mandate, await self._signers.signer(w, caller.org_id, KeyPurpose.MANDATE))
         await w.insert_closed_mandate(
             txn, mandate.mandate_id, parent_id=parent_id, token=token, expires_at=mandate.expires_at
         )

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from fiduciary.domain import limits
-from fiduciary.domain.clock import Clock, parse_iso
+from fiduciary.domain.clock import Clock
 from fiduciary.domain.codes import Code
 from fiduciary.domain.errors import ConflictError, InputError
 from fiduciary.domain.ids import Prefix, new_id, token_hash
@@ -31,7 +30,7 @@ from fiduciary.gate.screening import Screening, ScreeningConfigs, screen
 from fiduciary.gate.settle import Settlement
 from fiduciary.policies import PolicyInput
 from fiduciary.rails import Rail
-from fiduciary.store import ApprovalRow, SqliteStore, TransactionRow, Writer
+from fiduciary.store import ApprovalRow, SignerSource, Store, TransactionRow, WriteTx
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +40,21 @@ S = TxState
 class Gate:
     """Runs every money-moving call through the stages, and resumes what a crash interrupted."""
 
-    def __init__(self, store: SqliteStore, rails: Mapping[str, Rail], *, rail: str = "sandbox") -> None:
+    def __init__(
+        self,
+        store: Store,
+        rails: Mapping[str, Rail],
+        *,
+        signers: SignerSource,
+        configs: ScreeningConfigs,
+        clock: Clock,
+        rail: str = "sandbox",
+    ) -> None:
         self.store = store
-        self.configs = ScreeningConfigs()
-        self.authorizer = Authorizer()
-        self.settlement = Settlement(store, rails, rail=rail, configs=self.configs)
-
-    @property
-    def clock(self) -> Clock:
-        return self.store.clock
+        self.clock = clock
+        self.configs = configs
+        self.authorizer = Authorizer(signers)
+        self.settlement = Settlement(store, rails, rail=rail, configs=configs)
 
     # Submission.
 
@@ -109,7 +114,7 @@ class Gate:
             txn = await self.settlement.dispatch(txn)
         return outcome_for(txn)
 
-    async def _clear_taint(self, w: Writer, txn: TransactionRow) -> None:
+    async def _clear_taint(self, w: WriteTx, txn: TransactionRow) -> None:
         """The call a taint was waiting for is now in front of a person: the taint has done its job."""
         cleared = await w.clear_taints(txn.caller, by="system")
         await w.audit(
@@ -122,7 +127,7 @@ class Gate:
             payload={"held_for_approval": txn.transaction_id, "approval_id": txn.approval_id, "cleared": cleared},
         )
 
-    async def _replay(self, w: Writer, existing: TransactionRow, intent: PaymentIntent, reference: str) -> Outcome:
+    async def _replay(self, w: WriteTx, existing: TransactionRow, intent: PaymentIntent, reference: str) -> Outcome:
         if existing.args_hash == intent.args_hash():
             return outcome_for(existing, replayed=True)
         await self.audit_refusal(
@@ -135,7 +140,7 @@ class Gate:
         )
         return refusal(Code.IDEMPOTENCY_CONFLICT, reference)
 
-    async def _intent_payload(self, w: Writer, intent: PaymentIntent) -> dict[str, Any]:
+    async def _intent_payload(self, w: WriteTx, intent: PaymentIntent) -> dict[str, Any]:
         """What the chain records of an intent: the counterparty only as a salted commitment."""
         return {
             "tool": intent.tool.value,
@@ -151,7 +156,7 @@ class Gate:
         }
 
     async def _screen_and_decide(
-        self, w: Writer, txn: TransactionRow, intent: PaymentIntent, screening: Screening, *, tainted: bool
+        self, w: WriteTx, txn: TransactionRow, intent: PaymentIntent, screening: Screening, *, tainted: bool
     ) -> TransactionRow:
         actor = agent_actor(intent.caller)
         if screening.blocked:
@@ -163,7 +168,7 @@ class Gate:
         facts = PolicyInput(0, risk_bp=screening.risk_bp, tainted=tainted)
         return await self.authorizer.decide(w, txn, intent, facts, approval=None)
 
-    async def _refund_problem(self, w: Writer, intent: PaymentIntent) -> Code | None:
+    async def _refund_problem(self, w: WriteTx, intent: PaymentIntent) -> Code | None:
         """A refund must point at a settled charge of this agent with enough left to return."""
         if intent.tool is not Tool.REFUND:
             return None
@@ -178,74 +183,17 @@ class Gate:
             return Code.REFUND_EXCEEDS_ORIGINAL
         return None
 
-    async def approve(self, approval_id: str, *, operator: str) -> Outcome:
-        """An operator approves a held payment: it is checked again and, if still allowed, executed."""
-        async with self.store.write() as w:
-            approval, txn = await self._pending(w, approval_id)
-            actor = f"operator:{operator}"
-            stale = await self._approval_problem(w, approval, txn)
-            if stale is not None:
-                status, code = stale
-                await w.decide_approval(approval_id, status, by=operator, reason=code.value)
-                target = S.EXPIRED if status == "expired" else S.REJECTED
-                return outcome_for(await w.move(txn, target, actor=actor, code=code))
-            await w.decide_approval(approval_id, "approved", by=operator, reason=None)
-            txn = await w.move(txn, S.APPROVED, actor=actor, payload={"approval_id": approval_id})
-            approved = replace(approval, status="approved")
-            txn = await self.authorizer.decide(w, txn, txn.intent(), PolicyInput(0), approval=approved)
+    # Approvals: the control plane decides; the gate authorizes and dispatches what was approved.
+
+    async def authorize_approved(self, w: WriteTx, txn: TransactionRow, approval: ApprovalRow) -> TransactionRow:
+        """Run an approved transaction through kill switch, policy, mandate and hold, in `w`."""
+        return await self.authorizer.decide(w, txn, txn.intent(), PolicyInput(0), approval=approval)
+
+    async def dispatch(self, txn: TransactionRow) -> TransactionRow:
+        """Send an authorized or held transaction to its rail (a no-op for any other state)."""
         if txn.state in (S.AUTHORIZED, S.HELD):
-            txn = await self.settlement.dispatch(txn)
-        return outcome_for(txn)
-
-    async def reject(self, approval_id: str, *, operator: str, reason: str) -> Outcome:
-        async with self.store.write() as w:
-            _, txn = await self._pending(w, approval_id)
-            await w.decide_approval(approval_id, "rejected", by=operator, reason=reason)
-            txn = await w.move(
-                txn,
-                S.REJECTED,
-                actor=f"operator:{operator}",
-                code=Code.APPROVAL_REJECTED,
-                payload={"approval_id": approval_id, "reason": reason},
-            )
-        return outcome_for(txn)
-
-    async def _pending(self, w: Writer, approval_id: str) -> tuple[ApprovalRow, TransactionRow]:
-        approval = await w.approval(approval_id)
-        if approval is None:
-            raise InputError(Code.NOT_FOUND, f"no approval {approval_id}")
-        if approval.status != "pending":
-            raise InputError(Code.INVALID_ARGUMENT, f"approval {approval_id} is already {approval.status}")
-        txn = await w.transaction(approval.org_id, approval.project_id, approval.transaction_id)
-        assert txn is not None and txn.state is S.PENDING_APPROVAL, "a pending approval holds its transaction"
-        return approval, txn
-
-    async def _approval_problem(self, w: Writer, approval: ApprovalRow, txn: TransactionRow) -> tuple[str, Code] | None:
-        """An approval binds to the exact arguments and policy version, and expires."""
-        if w.now >= parse_iso(approval.expires_at):
-            return "expired", Code.APPROVAL_EXPIRED
-        if approval.args_hash != txn.args_hash or txn.intent().args_hash() != txn.args_hash:
-            return "rejected", Code.APPROVAL_STALE
-        policy = await w.active_policy(txn.org_id, txn.project_id)
-        if policy is None or policy.version_hash != approval.policy_version:
-            return "expired", Code.APPROVAL_STALE
-        return None
-
-    async def expire_approvals(self) -> int:
-        """Expire every pending approval past its deadline: silence is not consent."""
-        expired = 0
-        for approval in await self.store.read.approvals(status="pending", limit=limits.list_page_size_max):
-            if self.clock.now() < parse_iso(approval.expires_at):
-                continue
-            async with self.store.write() as w:
-                fresh = await w.approval(approval.approval_id)
-                txn = await w.transaction(approval.org_id, approval.project_id, approval.transaction_id)
-                if fresh is None or fresh.status != "pending" or txn is None:
-                    continue
-                await w.decide_approval(approval.approval_id, "expired", by="system", reason="ttl")
-                await w.move(txn, S.EXPIRED, actor="system", code=Code.APPROVAL_EXPIRED)
-                expired += 1
-        return expired
+            return await self.settlement.dispatch(txn)
+        return txn
 
     # Recovery.
 
@@ -264,7 +212,7 @@ class Gate:
             async with self.store.write() as w:
                 approval = await w.approval(txn.approval_id or "")
                 assert approval is not None
-                txn = await self.authorizer.decide(w, txn, txn.intent(), PolicyInput(0), approval=approval)
+                txn = await self.authorize_approved(w, txn, approval)
         if txn.state in (S.AUTHORIZED, S.HELD):
             return await self.settlement.dispatch(txn)
         if txn.state is S.ROLLING_BACK:
@@ -278,7 +226,7 @@ class Gate:
 
     async def audit_refusal(
         self,
-        w: Writer,
+        w: WriteTx,
         caller: AgentRef,
         *,
         tool: str,

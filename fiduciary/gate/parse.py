@@ -17,7 +17,7 @@ from fiduciary.domain.errors import InputError
 from fiduciary.domain.intents import AgentRef, PaymentIntent, PaymentRequest, Tool
 from fiduciary.domain.money import Money, check_currency, parse_amount
 from fiduciary.domain.states import TxState
-from fiduciary.store import Queries, TransactionRow
+from fiduciary.store import Reads, TransactionRow
 
 _COUNTRY_RE = re.compile(r"[A-Z]{2}")
 _KEY_RE = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
@@ -66,7 +66,7 @@ def _default_key(request: PaymentRequest, amount: Money, counterparty: str, now:
     return f"auto:{now:%Y%m%d}:{probe.args_hash()[:32]}"
 
 
-async def prepare(caller: AgentRef, request: PaymentRequest, reads: Queries, *, now: datetime) -> PaymentIntent:
+async def prepare(caller: AgentRef, request: PaymentRequest, reads: Reads, *, now: datetime) -> PaymentIntent:
     """Validate and convert a request; raises `InputError` with a stable code."""
     purpose = _bounded("purpose", request.purpose, required=True)
     assert purpose is not None
@@ -105,7 +105,7 @@ def refundable(original: TransactionRow | None) -> TypeGuard[TransactionRow]:
     return original is not None and original.tool is Tool.CHARGE and original.state is TxState.SETTLED
 
 
-async def _refund_terms(caller: AgentRef, request: PaymentRequest, reads: Queries) -> tuple[Money, str]:
+async def _refund_terms(caller: AgentRef, request: PaymentRequest, reads: Reads) -> tuple[Money, str]:
     """A refund returns money to whoever paid the charge, in the charge's currency."""
     if not request.original_transaction_id:
         raise InputError(Code.MISSING_ARGUMENT, "`transaction_id` of the charge to refund is required")

@@ -17,7 +17,7 @@ from fiduciary.domain.canonical import digest
 from fiduciary.domain.errors import ConfigError
 from fiduciary.domain.ids import Prefix, new_id
 from fiduciary.domain.intents import AgentRef, PaymentIntent
-from fiduciary.store import Queries, Writer
+from fiduciary.store import Reads, WriteTx
 
 UPSTREAM_TOOL = "upstream_result"
 """The tool name screening thresholds use for text flowing back from rails and upstream tools."""
@@ -66,7 +66,7 @@ class ScreeningConfigs:
     def __init__(self) -> None:
         self._parsed: dict[str, injection.InjectionConfig] = {}
 
-    async def for_org(self, reads: Queries, org_id: str) -> injection.InjectionConfig | None:
+    async def for_org(self, reads: Reads, org_id: str) -> injection.InjectionConfig | None:
         row = await reads.injection_config(org_id)
         if row is None:
             return None
@@ -78,7 +78,7 @@ class ScreeningConfigs:
 
 
 async def screen_upstream(
-    w: Writer,
+    w: WriteTx,
     caller: AgentRef,
     text: str,
     *,

@@ -24,7 +24,7 @@ from fiduciary.gate.screening import ScreeningConfigs, screen_upstream
 from fiduciary.mandates import ClosedMandate, verify_closed
 from fiduciary.mandates.keys import KeyPurpose
 from fiduciary.rails import Direction, Rail, RailReceipt, RailRequest, idempotency_key_for, matches
-from fiduciary.store import SqliteStore, TransactionRow, Writer
+from fiduciary.store import Store, TransactionRow, WriteTx
 from fiduciary.wallets import capture, credit, release
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class Settlement:
 
     def __init__(
         self,
-        store: SqliteStore,
+        store: Store,
         rails: Mapping[str, Rail],
         *,
         rail: str,
@@ -70,7 +70,7 @@ class Settlement:
             )
         return await self._call_rail(txn)
 
-    async def _recheck(self, w: Writer, txn: TransactionRow) -> tuple[Code, str] | None:
+    async def _recheck(self, w: WriteTx, txn: TransactionRow) -> tuple[Code, str] | None:
         """Right before the rail: the closed mandate verifies, its parent stands, no kill switch."""
         closed = await w.closed_mandate(txn.org_id, txn.project_id, txn.transaction_id)
         if closed is None or closed.used_at is not None:
@@ -140,7 +140,7 @@ class Settlement:
             detail = {"receipt_mismatch": receipt is not None}
             return await w.move(fresh, S.UNKNOWN, actor="system", code=Code.OUTCOME_UNKNOWN, payload=detail)
 
-    async def _settle(self, w: Writer, txn: TransactionRow, receipt: RailReceipt) -> TransactionRow:
+    async def _settle(self, w: WriteTx, txn: TransactionRow, receipt: RailReceipt) -> TransactionRow:
         caller = txn.caller
         wallet = await w.wallet(caller, txn.amount.currency)
         if txn.tool in OUTFLOWS:
@@ -181,7 +181,7 @@ class Settlement:
             rail_note=note,
         )
 
-    async def _fail(self, w: Writer, txn: TransactionRow, *, rail_code: str) -> TransactionRow:
+    async def _fail(self, w: WriteTx, txn: TransactionRow, *, rail_code: str) -> TransactionRow:
         txn = await w.move(txn, S.FAILED, actor="system", code=Code.RAIL_REJECTED, payload={"rail_code": rail_code})
         await self._return_mandate_use(w, txn)
         if txn.tool not in OUTFLOWS:
@@ -189,12 +189,12 @@ class Settlement:
         await self.release(w, txn)
         return await w.move(txn, S.RELEASED, actor="system")
 
-    async def _return_mandate_use(self, w: Writer, txn: TransactionRow) -> None:
+    async def _return_mandate_use(self, w: WriteTx, txn: TransactionRow) -> None:
         """Money that never moved does not count against the open mandate's uses and cap."""
         if txn.open_mandate_id is not None:
             await w.return_open_mandate_use(txn.org_id, txn.project_id, txn.open_mandate_id, txn.amount.amount_minor)
 
-    async def release(self, w: Writer, txn: TransactionRow) -> None:
+    async def release(self, w: WriteTx, txn: TransactionRow) -> None:
         wallet = await w.wallet(txn.caller, txn.amount.currency)
         assert wallet is not None, "a held transaction has a wallet"
         await w.move_wallet(
@@ -208,7 +208,7 @@ class Settlement:
         )
 
     async def roll_back(
-        self, w: Writer, txn: TransactionRow, *, code: Code, actor: str, detail: dict[str, Any]
+        self, w: WriteTx, txn: TransactionRow, *, code: Code, actor: str, detail: dict[str, Any]
     ) -> TransactionRow:
         """Stop an authorized or held transaction before it reaches the rail and release its hold."""
         was_held = txn.state is S.HELD
@@ -220,7 +220,7 @@ class Settlement:
 
     # Recovery.
 
-    async def still_held(self, w: Writer, txn: TransactionRow) -> bool:
+    async def still_held(self, w: WriteTx, txn: TransactionRow) -> bool:
         sums = await w.transaction_ledger(txn.org_id, txn.project_id, txn.transaction_id)
         return sums.get("hold", 0) > sums.get("release", 0) + sums.get("debit", 0)
 

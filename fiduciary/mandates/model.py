@@ -23,10 +23,14 @@ class OpenTerms:
     countries: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
-        assert 0 < self.max_per_use_minor <= self.total_cap_minor, "per-use max within the total cap"
-        assert self.max_uses is None or self.max_uses > 0, "max uses is positive"
+        # Terms also arrive from a token's claims, so these are checks, not assertions.
+        if not 0 < self.max_per_use_minor <= self.total_cap_minor:
+            raise ValueError("the per-use maximum must be positive and within the total cap")
+        if self.max_uses is not None and self.max_uses <= 0:
+            raise ValueError("max uses must be positive")
         for listed in (self.tools, self.counterparties, self.categories, self.countries):
-            assert listed is None or len(listed) <= limits.open_mandate_constraint_list_max, "constraint list too long"
+            if listed is not None and len(listed) > limits.open_mandate_constraint_list_max:
+                raise ValueError("a constraint list is too long")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,15 @@ class OpenMandate:
     not_before: datetime
     expires_at: datetime
     terms: OpenTerms
+
+
+def status_at(stored: str, now: datetime, mandate: OpenMandate) -> str:
+    """`revoked`, `not_yet_valid`, `expired` or `active`: what an open mandate is at `now`."""
+    if stored == "revoked":
+        return stored
+    if now < mandate.not_before:
+        return "not_yet_valid"
+    return "expired" if now >= mandate.expires_at else stored
 
 
 @dataclass(frozen=True, slots=True)

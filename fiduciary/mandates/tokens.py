@@ -121,7 +121,7 @@ def verify_open(
         parsed = OpenTerms(
             **{k: tuple(v) if isinstance(v, list) else v for k, v in terms.items()}  # type: ignore[arg-type]
         )
-    except (TypeError, AssertionError) as exc:
+    except (TypeError, ValueError) as exc:
         raise MandateError("bad_terms") from exc
     return OpenMandate(
         mandate_id=claims["jti"],

@@ -1,7 +1,7 @@
 """Policies: load and validate policy files, evaluate intents against them (pure)."""
 
 from fiduciary.policies.evaluate import PolicyInput, evaluate
-from fiduciary.policies.load import build_policy, parse_policy
+from fiduciary.policies.load import build_policy, default_source, parse_policy
 from fiduciary.policies.model import Policy, Rule, RuleKind
 
-__all__ = ["Policy", "PolicyInput", "Rule", "RuleKind", "build_policy", "evaluate", "parse_policy"]
+__all__ = ["Policy", "PolicyInput", "Rule", "RuleKind", "build_policy", "default_source", "evaluate", "parse_policy"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
+from importlib import resources
 from typing import Any
 
 from fiduciary.domain import limits
@@ -147,3 +148,8 @@ def _canonical_form(name: str, currencies: frozenset[str], rules: tuple[Rule, ..
             for r in rules
         ],
     }
+
+
+def default_source() -> str:
+    """The packaged default policy (the same file as examples/policies/default.toml)."""
+    return resources.files("fiduciary.policies").joinpath("default.toml").read_text()

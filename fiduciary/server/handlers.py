@@ -9,10 +9,10 @@ from fiduciary.domain.codes import Code, message_for
 from fiduciary.domain.errors import InputError
 from fiduciary.domain.intents import AgentRef, PaymentRequest, Tool
 from fiduciary.domain.money import Money, check_currency
+from fiduciary.domain.records import TransactionRow
 from fiduciary.domain.results import Outcome
 from fiduciary.runtime import Runtime
 from fiduciary.server import schemas as s
-from fiduciary.store import TransactionRow
 
 R = TypeVar("R", bound=s.Result)
 

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from fiduciary.cli import default_policy_source
 from fiduciary.domain.codes import Code
 from fiduciary.domain.decisions import Verdict
 from fiduciary.domain.errors import ConfigError
 from fiduciary.domain.intents import AgentRef, PaymentIntent, Tool
 from fiduciary.domain.money import parse_amount
 from fiduciary.policies import PolicyInput, evaluate, parse_policy
+from fiduciary.policies import default_source as default_policy_source
 
 POLICY = parse_policy(default_policy_source())
 CALLER = AgentRef("org_a", "prj_a", "agt_a")

@@ -7,6 +7,7 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from mcp.client import Client
 from fiduciary.control import Tenant
 from fiduciary.domain.clock import FakeClock
 from fiduciary.gate import Gate
+from fiduciary.gate.screening import ScreeningConfigs
 from fiduciary.runtime import Runtime, open_runtime
 from fiduciary.server.agent_plane import AgentPlane
 from fiduciary.settings import Settings
@@ -180,7 +182,14 @@ async def test_an_internal_failure_reaches_the_model_only_as_a_code_and_referenc
     @asynccontextmanager
     async def broken() -> AsyncIterator[Runtime]:
         async with open_runtime(settings, clock=clock) as rt:
-            yield Runtime(rt.settings, rt.store, Gate(rt.store, {"sandbox": ExplodingRail()}))  # type: ignore[dict-item]
+            gate = Gate(
+                rt.store,
+                {"sandbox": ExplodingRail()},  # type: ignore[dict-item]
+                signers=rt.keyring,
+                configs=ScreeningConfigs(),
+                clock=rt.store.clock,
+            )
+            yield replace(rt, gate=gate)
 
     async with Client(AgentPlane(broken, agent_token=tenant.agent_token)) as c:
         is_error, result = await call(c, "pay", PAY)

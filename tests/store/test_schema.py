@@ -24,7 +24,11 @@ async def test_the_database_runs_in_wal_with_strict_tables(settings: Settings, t
     tables = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name != 'sqlite_sequence'")
     for name, sql in tables:
         assert sql.rstrip().endswith("STRICT"), name
-    assert [r[0] for r in conn.execute("SELECT name FROM migrations")] == ["0001_initial", "0002_screening"]
+    assert [r[0] for r in conn.execute("SELECT name FROM migrations")] == [
+        "0001_initial",
+        "0002_screening",
+        "0003_control",
+    ]
 
 
 async def test_a_wallet_balance_can_never_go_negative(settings: Settings, tenant: Tenant) -> None:

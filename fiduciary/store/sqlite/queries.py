@@ -7,6 +7,7 @@ the agent): no query can reach into another tenant by id alone.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -16,20 +17,22 @@ import aiosqlite
 from fiduciary.audit.chain import AuditEntry, EntryBody
 from fiduciary.domain import limits
 from fiduciary.domain.clock import iso
+from fiduciary.domain.errors import ConflictError, StoreError
 from fiduciary.domain.intents import AgentRef
-from fiduciary.domain.states import IN_FLIGHT, TxState
-from fiduciary.mandates.keys import KeyPurpose, SealedKey
-from fiduciary.store.rows import (
+from fiduciary.domain.records import (
     AgentRow,
     ApprovalRow,
     ClosedMandateRow,
     InjectionConfigRow,
     KillSwitchRow,
     OpenMandateRow,
+    OperatorRow,
     PolicyRow,
     TaintRow,
     TransactionRow,
 )
+from fiduciary.domain.states import IN_FLIGHT, TxState
+from fiduciary.mandates.keys import KeyPurpose, SealedKey
 from fiduciary.wallets import Wallet
 
 _SPENDING_STATES = tuple(
@@ -57,13 +60,17 @@ class Queries:
     # One round trip to the database thread per statement: execute and fetch together.
 
     async def _one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        rows = await self._conn.execute_fetchall(sql, tuple(params))
-        for row in rows:
+        for row in await self._all(sql, params):
             return row
         return None
 
     async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        return list(await self._conn.execute_fetchall(sql, tuple(params)))
+        try:
+            return list(await self._conn.execute_fetchall(sql, tuple(params)))
+        except sqlite3.IntegrityError as exc:
+            raise ConflictError("the database refused a write that breaks a constraint") from exc
+        except sqlite3.Error as exc:
+            raise StoreError("the database failed") from exc
 
     # Tenants, agents, keys.
 
@@ -75,15 +82,40 @@ class Queries:
         return await self._one(sql, (org_id, project_id)) is not None
 
     async def agent_by_token_hash(self, token_hash: str) -> AgentRow | None:
-        row = await self._one("SELECT * FROM agents WHERE token_hash = ?", (token_hash,))
+        """The enabled agent a token belongs to; a disabled agent's token finds nothing."""
+        sql = "SELECT * FROM agents WHERE token_hash = ? AND disabled_at IS NULL"
+        row = await self._one(sql, (token_hash,))
         return None if row is None else _agent(row)
 
     async def agent(self, agent_id: str) -> AgentRow | None:
         row = await self._one("SELECT * FROM agents WHERE agent_id = ?", (agent_id,))
         return None if row is None else _agent(row)
 
-    async def agents(self) -> list[AgentRow]:
-        return [_agent(row) for row in await self._all("SELECT * FROM agents ORDER BY created_at")]
+    async def agents(self, *, org_id: str | None = None, project_id: str | None = None) -> list[AgentRow]:
+        """Every agent, or those of one org or project, oldest first."""
+        sql, params = "SELECT * FROM agents WHERE 1 = 1", list[str]()
+        if org_id is not None:
+            sql, params = sql + " AND org_id = ?", [*params, org_id]
+        if project_id is not None:
+            sql, params = sql + " AND project_id = ?", [*params, project_id]
+        return [_agent(row) for row in await self._all(sql + " ORDER BY created_at, agent_id", params)]
+
+    async def projects(self) -> list[tuple[str, str, str]]:
+        """Every (org_id, project_id, name), oldest first."""
+        rows = await self._all("SELECT org_id, project_id, name FROM projects ORDER BY created_at, project_id")
+        return [(r["org_id"], r["project_id"], r["name"]) for r in rows]
+
+    async def operator_by_token_hash(self, token_hash: str) -> OperatorRow | None:
+        row = await self._one("SELECT * FROM operators WHERE token_hash = ?", (token_hash,))
+        return None if row is None else OperatorRow(**dict(row))
+
+    async def operator(self, operator_id: str) -> OperatorRow | None:
+        row = await self._one("SELECT * FROM operators WHERE operator_id = ? OR name = ?", (operator_id, operator_id))
+        return None if row is None else OperatorRow(**dict(row))
+
+    async def operators(self) -> list[OperatorRow]:
+        rows = await self._all("SELECT * FROM operators ORDER BY created_at, operator_id")
+        return [OperatorRow(**dict(row)) for row in rows]
 
     async def sealed_keys(self, org_id: str, purpose: KeyPurpose) -> list[SealedKey]:
         """The org's keys for `purpose`, newest first; retired keys still verify but never sign."""
@@ -155,15 +187,38 @@ class Queries:
         sql = "SELECT * FROM transactions WHERE org_id = ? AND project_id = ? AND agent_id = ?"
         params: list[Any] = [caller.org_id, caller.project_id, caller.agent_id]
         if before is not None:
+            # The cursor resolves inside the caller's own scope only: a foreign id matches nothing.
             sql += " AND (created_at, transaction_id) < (SELECT created_at, transaction_id FROM transactions"
-            sql += " WHERE transaction_id = ?)"
-            params.append(before)
+            sql += " WHERE org_id = ? AND project_id = ? AND agent_id = ? AND transaction_id = ?)"
+            params.extend([caller.org_id, caller.project_id, caller.agent_id, before])
         if state is not None:
             sql += " AND state = ?"
             params.append(state)
         sql += " ORDER BY created_at DESC, transaction_id DESC LIMIT ?"
         params.append(limit)
         return [TransactionRow.from_row(row) for row in await self._all(sql, params)]
+
+    async def transactions(
+        self,
+        *,
+        limit: int,
+        org_id: str | None = None,
+        agent_id: str | None = None,
+        state: str | None = None,
+        before: str | None = None,
+    ) -> list[TransactionRow]:
+        """Operator listing across tenants, newest first; `before` is a transaction id cursor."""
+        assert 0 < limit <= limits.list_page_size_max
+        sql, params = "SELECT * FROM transactions WHERE 1 = 1", list[Any]()
+        for column, value in (("org_id", org_id), ("agent_id", agent_id), ("state", state)):
+            if value is not None:
+                sql, params = f"{sql} AND {column} = ?", [*params, value]
+        if before is not None:
+            sql += " AND (created_at, transaction_id) < (SELECT created_at, transaction_id FROM transactions"
+            sql += " WHERE transaction_id = ?)"
+            params.append(before)
+        sql += " ORDER BY created_at DESC, transaction_id DESC LIMIT ?"
+        return [TransactionRow.from_row(row) for row in await self._all(sql, [*params, limit])]
 
     async def in_flight(self) -> list[TransactionRow]:
         """Transactions that may hold or move money and must be resumed after a restart."""
@@ -206,6 +261,11 @@ class Queries:
         row = await self._one(sql, (org_id, project_id, mandate_id))
         return None if row is None else OpenMandateRow(**dict(row))
 
+    async def open_mandate_by_id(self, mandate_id: str) -> OpenMandateRow | None:
+        """Control-plane lookup of an open mandate by its id alone."""
+        row = await self._one("SELECT * FROM open_mandates WHERE mandate_id = ?", (mandate_id,))
+        return None if row is None else OpenMandateRow(**dict(row))
+
     async def closed_mandate(self, org_id: str, project_id: str, transaction_id: str) -> ClosedMandateRow | None:
         sql = "SELECT * FROM closed_mandates WHERE org_id = ? AND project_id = ? AND transaction_id = ?"
         row = await self._one(sql, (org_id, project_id, transaction_id))
@@ -232,14 +292,20 @@ class Queries:
         return None if row is None else PolicyRow(**dict(row))
 
     async def active_kill_switch(self, caller: AgentRef) -> KillSwitchRow | None:
-        """The first unlifted kill switch covering this agent, its project or its org."""
+        """The first unlifted kill switch covering this agent, its project, its org or the platform."""
         sql = (
-            "SELECT * FROM kill_switches WHERE org_id = ? AND lifted_at IS NULL AND ("
-            "(scope = 'agent' AND target = ?) OR (scope = 'project' AND target = ?) OR scope = 'org') "
-            "ORDER BY pulled_at LIMIT 1"
+            "SELECT * FROM kill_switches WHERE lifted_at IS NULL AND ((org_id = ? AND ("
+            "(scope = 'agent' AND target = ?) OR (scope = 'project' AND target = ?) OR scope = 'org')) "
+            "OR scope = 'platform') ORDER BY pulled_at LIMIT 1"
         )
         row = await self._one(sql, (caller.org_id, caller.agent_id, caller.project_id))
         return None if row is None else KillSwitchRow(**dict(row))
+
+    async def kill_switches(self, *, active: bool = True) -> list[KillSwitchRow]:
+        """Kill switches, oldest first; by default only those not lifted."""
+        sql = "SELECT * FROM kill_switches WHERE (? = 0 OR lifted_at IS NULL) ORDER BY pulled_at, switch_id LIMIT ?"
+        rows = await self._all(sql, (int(active), limits.list_page_size_max))
+        return [KillSwitchRow(**dict(row)) for row in rows]
 
     # Screening.
 
@@ -268,8 +334,14 @@ class Queries:
         return [_audit(row) for row in await self._all(sql, (org_id, after_seq, limit))]
 
     async def audit_by_ref(self, ref: str) -> list[AuditEntry]:
-        rows = await self._all("SELECT * FROM audit WHERE ref = ? ORDER BY org_id, seq", (ref,))
+        sql = "SELECT * FROM audit WHERE ref = ? ORDER BY org_id, seq LIMIT ?"
+        rows = await self._all(sql, (ref, limits.audit_show_entries_max))
         return [_audit(row) for row in rows]
+
+    async def audit_by_subject_anywhere(self, subject: str) -> list[AuditEntry]:
+        """Control-plane lookup: the entries about `subject` in every org's chain (bounded)."""
+        sql = "SELECT * FROM audit WHERE subject = ? ORDER BY org_id, seq LIMIT ?"
+        return [_audit(row) for row in await self._all(sql, (subject, limits.audit_show_entries_max))]
 
     async def audit_by_subject(self, org_id: str, subject: str) -> list[AuditEntry]:
         sql = "SELECT * FROM audit WHERE org_id = ? AND subject = ? ORDER BY seq"
@@ -277,7 +349,13 @@ class Queries:
 
 
 def _agent(row: aiosqlite.Row) -> AgentRow:
-    return AgentRow(AgentRef(row["org_id"], row["project_id"], row["agent_id"]), row["name"], row["created_at"])
+    return AgentRow(
+        AgentRef(row["org_id"], row["project_id"], row["agent_id"]),
+        row["name"],
+        row["created_at"],
+        disabled_at=row["disabled_at"],
+        disabled_by=row["disabled_by"],
+    )
 
 
 def _audit(row: aiosqlite.Row) -> AuditEntry:

@@ -7,47 +7,44 @@ connection, so the change and its record commit or roll back together.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import aiosqlite
 
-from fiduciary.audit.chain import GENESIS, AuditEntry, EntryBody, seal
+from fiduciary.audit.chain import AuditEntry
+from fiduciary.audit.journal import Journal
 from fiduciary.audit.pii import commit
 from fiduciary.domain.canonical import canonical_json
 from fiduciary.domain.clock import iso
 from fiduciary.domain.errors import ConflictError
 from fiduciary.domain.intents import AgentRef, PaymentIntent
 from fiduciary.domain.money import Money
+from fiduciary.domain.records import TransactionRow
+from fiduciary.domain.signing import Signer
 from fiduciary.domain.states import TxState, check_transition
-from fiduciary.mandates.keys import Ed25519Signer, KeyPurpose, SealedKey
-from fiduciary.store.queries import Queries
-from fiduciary.store.rows import TransactionRow
+from fiduciary.mandates.keys import KeyPurpose, SealedKey
+from fiduciary.store.ports import SignerSource
+from fiduciary.store.sqlite.queries import Queries
 from fiduciary.wallets import Wallet
-
-SignerFor = Callable[["Writer", str, KeyPurpose], Awaitable[Ed25519Signer]]
 
 
 class Writer(Queries):
     """The handle of one write transaction. `now` is fixed for the whole transaction."""
 
-    def __init__(self, conn: aiosqlite.Connection, *, now: datetime, signer_for: SignerFor) -> None:
+    def __init__(self, conn: aiosqlite.Connection, *, now: datetime, signers: SignerSource) -> None:
         super().__init__(conn)
         self.now = now
-        self._signer_for = signer_for
-        # The writer holds the database lock for the whole transaction, so a chain head read
-        # once stays true until this transaction appends after it.
-        self._heads: dict[str, tuple[int, bytes]] = {}
+        self._signers = signers
+        self._journal = Journal(ts=iso(now), signer_for=self._audit_signer)
 
     async def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> int:
         """Run one INSERT/UPDATE in a single round trip; the number of rows it touched."""
-        return len(list(await self._conn.execute_fetchall(f"{sql} RETURNING 1", params)))
+        return len(await self._all(f"{sql} RETURNING 1", params))
 
-    async def signer(self, org_id: str, purpose: KeyPurpose) -> Ed25519Signer:
-        """The org's current signing key for `purpose` (keys created in this transaction included)."""
-        return await self._signer_for(self, org_id, purpose)
+    async def _audit_signer(self, org_id: str) -> Signer:
+        return await self._signers.signer(self, org_id, KeyPurpose.AUDIT)
 
     # The chain.
 
@@ -63,16 +60,18 @@ class Writer(Queries):
         payload: dict[str, Any] | None = None,
     ) -> AuditEntry:
         """Append one signed entry to the org's chain, in this transaction."""
-        head = self._heads.get(org_id) or await self.audit_head(org_id)
-        seq, prev_hash = (1, GENESIS) if head is None else (head[0] + 1, head[1])
-        body = EntryBody(seq, org_id, project_id, iso(self.now), actor, type, subject, ref, payload or {})
-        entry = seal(body, prev_hash=prev_hash, signer=await self.signer(org_id, KeyPurpose.AUDIT))
+        if not self._journal.knows(org_id):
+            self._journal.start(org_id, await self.audit_head(org_id))
+        entry = await self._journal.append(
+            org_id, project_id, actor=actor, type=type, subject=subject, ref=ref, payload=payload or {}
+        )
+        body = entry.body
         await self._exec(
             "INSERT INTO audit (org_id, seq, project_id, ts, actor, type, subject, ref, payload, prev_hash, "
             "entry_hash, signature, kid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 org_id,
-                seq,
+                body.seq,
                 project_id,
                 body.ts,
                 actor,
@@ -80,13 +79,12 @@ class Writer(Queries):
                 subject,
                 ref,
                 canonical_json(body.payload).decode(),
-                prev_hash,
+                entry.prev_hash,
                 entry.entry_hash,
                 entry.signature,
                 entry.kid,
             ),
         )
-        self._heads[org_id] = (seq, entry.entry_hash)
         return entry
 
     async def commit_pii(self, org_id: str, value: str) -> str:
@@ -115,9 +113,41 @@ class Writer(Queries):
 
     async def insert_agent(self, ref: AgentRef, *, name: str, token_hash: str) -> None:
         await self._exec(
-            "INSERT INTO agents VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO agents (org_id, project_id, agent_id, name, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             (ref.org_id, ref.project_id, ref.agent_id, name, token_hash, iso(self.now)),
         )
+
+    async def update_agent_token(self, ref: AgentRef, *, token_hash: str) -> None:
+        changed = await self._exec(
+            "UPDATE agents SET token_hash = ? WHERE org_id = ? AND project_id = ? AND agent_id = ?",
+            (token_hash, ref.org_id, ref.project_id, ref.agent_id),
+        )
+        assert changed == 1, "the agent exists"
+
+    async def disable_agent(self, ref: AgentRef, *, by: str) -> bool:
+        """Disable an agent for good; its token stops working. False if it already was."""
+        changed = await self._exec(
+            "UPDATE agents SET disabled_at = ?, disabled_by = ? WHERE org_id = ? AND project_id = ? "
+            "AND agent_id = ? AND disabled_at IS NULL",
+            (iso(self.now), by, ref.org_id, ref.project_id, ref.agent_id),
+        )
+        return changed == 1
+
+    async def insert_operator(
+        self, operator_id: str, *, name: str, role: str, token_hash: str, by: str, expires_at: datetime | None
+    ) -> None:
+        await self._exec(
+            "INSERT INTO operators (operator_id, name, role, token_hash, created_by, created_at, expires_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (operator_id, name, role, token_hash, by, iso(self.now), None if expires_at is None else iso(expires_at)),
+        )
+
+    async def revoke_operator(self, operator_id: str, *, by: str) -> bool:
+        changed = await self._exec(
+            "UPDATE operators SET revoked_at = ?, revoked_by = ? WHERE operator_id = ? AND revoked_at IS NULL",
+            (iso(self.now), by, operator_id),
+        )
+        return changed == 1
 
     async def insert_policy(self, org_id: str, project_id: str, *, version_hash: str, source: str, by: str) -> int:
         current = await self.active_policy(org_id, project_id)
@@ -325,6 +355,16 @@ class Writer(Queries):
         )
         assert changed == 1, "a transaction names an open mandate of its own tenant"
 
+    async def replace_open_mandate_token(self, org_id: str, project_id: str, mandate_id: str, *, token: str) -> None:
+        """Store a re-signed token (a renewal) for an active mandate; its usage counters stay."""
+        changed = await self._exec(
+            "UPDATE open_mandates SET token = ? WHERE org_id = ? AND project_id = ? AND mandate_id = ? "
+            "AND status = 'active'",
+            (token, org_id, project_id, mandate_id),
+        )
+        if changed != 1:
+            raise ConflictError(f"open mandate {mandate_id} is not active")
+
     async def revoke_open_mandate(self, org_id: str, project_id: str, mandate_id: str, *, by: str, reason: str) -> bool:
         changed = await self._exec(
             "UPDATE open_mandates SET status = 'revoked', revoked_by = ?, revoked_at = ?, revoked_reason = ? "
@@ -424,3 +464,12 @@ class Writer(Queries):
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (switch_id, org_id, scope, target, reason, by, iso(self.now)),
         )
+
+    async def lift_kill_switches(self, *, scope: str, target: str, by: str) -> list[str]:
+        """Lift every active switch of exactly this scope and target; the ids lifted."""
+        rows = await self._all(
+            "UPDATE kill_switches SET lifted_at = ?, lifted_by = ? WHERE scope = ? AND target = ? "
+            "AND lifted_at IS NULL RETURNING switch_id",
+            (iso(self.now), by, scope, target),
+        )
+        return sorted(row["switch_id"] for row in rows)

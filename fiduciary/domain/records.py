@@ -1,4 +1,4 @@
-"""Typed rows the store hands out. Callers never see a cursor or a tuple."""
+"""Typed records the store hands out: agents, operators, transactions, mandates, approvals, policies."""
 
 from __future__ import annotations
 
@@ -16,6 +16,23 @@ class AgentRow:
     ref: AgentRef
     name: str
     created_at: str
+    disabled_at: str | None = None
+    disabled_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorRow:
+    """An operator as stored: the token only as its hash."""
+
+    operator_id: str
+    name: str
+    role: str
+    token_hash: str
+    created_by: str
+    created_at: str
+    expires_at: str | None
+    revoked_by: str | None
+    revoked_at: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,8 @@
 
 WAL journal, `synchronous=FULL` (a committed payment survives power loss), foreign keys on,
 STRICT tables, and every write in `BEGIN IMMEDIATE` so concurrent processes (a server and
-an operator's CLI) queue on the database lock instead of failing half-way.
+an operator's CLI) queue on the database lock instead of failing half-way. Errors of sqlite
+leave this module only as `StoreError` (a constraint the schema enforces: `ConflictError`).
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ import aiosqlite
 
 from fiduciary.domain import limits
 from fiduciary.domain.clock import Clock, iso
-from fiduciary.domain.errors import ConfigError, StoreError
-from fiduciary.mandates.keys import Ed25519Signer, KeyPurpose, SealedKey, generate, unlock
-from fiduciary.store.queries import Queries
-from fiduciary.store.schema import MIGRATIONS
-from fiduciary.store.writer import Writer
+from fiduciary.domain.errors import ConflictError, StoreError
+from fiduciary.store.ports import SignerSource
+from fiduciary.store.sqlite.queries import Queries
+from fiduciary.store.sqlite.schema import MIGRATIONS
+from fiduciary.store.sqlite.writer import Writer
 
 
 async def _connect(path: Path, *, read_only: bool) -> aiosqlite.Connection:
@@ -38,22 +39,27 @@ async def _connect(path: Path, *, read_only: bool) -> aiosqlite.Connection:
 
 
 class SqliteStore:
-    """The only object in fiduciary that speaks SQL."""
+    """The only object in fiduciary that speaks SQL. Implements `fiduciary.store.ports.Store`."""
 
     def __init__(
-        self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection, *, clock: Clock, master_key: bytes
+        self,
+        path: Path,
+        writer: aiosqlite.Connection,
+        reader: aiosqlite.Connection,
+        *,
+        clock: Clock,
+        signers: SignerSource,
     ) -> None:
         self.path = path
         self.clock = clock
         self._writer = writer
         self._reader = reader
         self._lock = asyncio.Lock()
-        self._master_key = master_key
-        self._signers: dict[tuple[str, KeyPurpose], Ed25519Signer] = {}
+        self._signers = signers
         self.read = Queries(reader)
 
     @classmethod
-    async def open(cls, path: Path, *, clock: Clock, master_key: bytes, migrate: bool = True) -> SqliteStore:
+    async def open(cls, path: Path, *, clock: Clock, signers: SignerSource, migrate: bool = True) -> SqliteStore:
         """Open (and by default migrate) the database at `path`."""
         try:
             writer = await _connect(path, read_only=False)
@@ -62,7 +68,7 @@ class SqliteStore:
             reader = await _connect(path, read_only=True)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the database at {path}") from exc
-        return cls(path, writer, reader, clock=clock, master_key=master_key)
+        return cls(path, writer, reader, clock=clock, signers=signers)
 
     async def close(self) -> None:
         await self._reader.close()
@@ -72,32 +78,23 @@ class SqliteStore:
     async def write(self) -> AsyncIterator[Writer]:
         """One write transaction: commits on normal exit, rolls back on any exception."""
         async with self._lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
             try:
-                yield Writer(self._writer, now=self.clock.now(), signer_for=self._signer)
-            except BaseException:
+                await self._writer.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreError("the database refused to start a write") from exc
+            try:
+                yield Writer(self._writer, now=self.clock.now(), signers=self._signers)
+            except BaseException as exc:
                 await self._writer.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.IntegrityError):
+                    raise ConflictError("the database refused a write that breaks a constraint") from exc
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreError("the database failed during a write") from exc
                 raise
-            await self._writer.execute("COMMIT")
-
-    async def _signer(self, queries: Queries, org_id: str, purpose: KeyPurpose) -> Ed25519Signer:
-        cached = self._signers.get((org_id, purpose))
-        if cached is not None:
-            return cached
-        keys = await queries.sealed_keys(org_id, purpose)
-        if not keys:
-            raise ConfigError(f"org {org_id} has no {purpose} key")
-        signer = unlock(keys[0], master_key=self._master_key)
-        self._signers[(org_id, purpose)] = signer
-        return signer
-
-    def new_key(self, purpose: KeyPurpose) -> SealedKey:
-        """A fresh org key for `purpose`, sealed under this store's master key."""
-        return generate(purpose, master_key=self._master_key)
-
-    async def signer(self, org_id: str, purpose: KeyPurpose) -> Ed25519Signer:
-        """The org's current signing key for `purpose`, unlocked with the master key."""
-        return await self._signer(self.read, org_id, purpose)
+            try:
+                await self._writer.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise StoreError("the database failed to commit") from exc
 
 
 async def _migrate(conn: aiosqlite.Connection, clock: Clock) -> list[str]:

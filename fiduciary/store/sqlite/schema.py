@@ -265,5 +265,46 @@ CREATE INDEX taints_active ON taints(org_id, project_id, agent_id) WHERE cleared
 ALTER TABLE transactions ADD COLUMN rail_note TEXT;
 """
 
-MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (("0001_initial", INITIAL), ("0002_screening", SCREENING))
+CONTROL: Final = """
+CREATE TABLE operators (
+    operator_id TEXT NOT NULL PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    role        TEXT NOT NULL CHECK (role IN ('admin', 'approver', 'auditor')),
+    token_hash  TEXT NOT NULL UNIQUE,
+    created_by  TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    expires_at  TEXT,
+    revoked_by  TEXT,
+    revoked_at  TEXT
+) STRICT;
+
+ALTER TABLE agents ADD COLUMN disabled_by TEXT;
+ALTER TABLE agents ADD COLUMN disabled_at TEXT;
+
+CREATE TABLE kill_switches_v2 (
+    switch_id   TEXT NOT NULL PRIMARY KEY,
+    org_id      TEXT NOT NULL REFERENCES orgs(org_id),
+    scope       TEXT NOT NULL CHECK (scope IN ('agent', 'project', 'org', 'platform')),
+    target      TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    pulled_by   TEXT NOT NULL,
+    pulled_at   TEXT NOT NULL,
+    lifted_by   TEXT,
+    lifted_at   TEXT
+) STRICT;
+INSERT INTO kill_switches_v2 SELECT * FROM kill_switches;
+DROP INDEX kill_switches_active;
+DROP TABLE kill_switches;
+ALTER TABLE kill_switches_v2 RENAME TO kill_switches;
+CREATE INDEX kill_switches_active ON kill_switches(org_id, target) WHERE lifted_at IS NULL;
+CREATE INDEX audit_by_subject_anywhere ON audit(subject) WHERE subject IS NOT NULL;
+CREATE INDEX kill_switches_platform ON kill_switches(scope) WHERE lifted_at IS NULL AND scope = 'platform';
+"""
+"""Operators with roles and hashed tokens, agents that can be disabled, platform-wide kill switches."""
+
+MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (
+    ("0001_initial", INITIAL),
+    ("0002_screening", SCREENING),
+    ("0003_control", CONTROL),
+)
 """(name, SQL) in the order they apply. Append only: never edit a published migration."""

@@ -1,0 +1,328 @@
+"""Control-plane commands: each parses its flags, calls the control service once, and prints."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import anyio
+
+from fiduciary.cli import render
+from fiduciary.cli.printed import REFUSED, Printed, listing, record
+from fiduciary.control import MandateSpec, Operator, Role, Scope, parse_time
+from fiduciary.domain import limits
+from fiduciary.domain.codes import Code
+from fiduciary.domain.errors import FiduciaryError
+from fiduciary.domain.intents import PLATFORM
+from fiduciary.domain.money import parse_amount
+from fiduciary.domain.results import Status
+from fiduciary.runtime import Runtime
+from fiduciary.terminal import table
+
+Args = argparse.Namespace
+
+_TXN_COLUMNS = [
+    ("transaction_id", "transaction"),
+    ("agent_id", "agent"),
+    ("tool", "tool"),
+    ("amount", "amount"),
+    ("currency", "currency"),
+    ("state", "state"),
+    ("code", "code"),
+    ("counterparty", "counterparty"),
+    ("purpose", "purpose"),
+    ("created_at", "created"),
+]
+
+
+# Operators.
+
+
+async def operators_add(rt: Runtime, op: Operator, args: Args) -> Printed:
+    added, token = await rt.control.operators.add(op, args.name, Role(args.role), expires_days=args.expires_days)
+    data = {"operator_id": added.operator_id, "name": added.name, "role": added.role.value, "token": token}
+    text = table([(added.operator_id, added.name, added.role.value)], ["operator", "name", "role"])
+    text += f"\n\nOperator token (shown once, stored only as a hash):\n  {token}"
+    return Printed(data, text)
+
+
+async def operators_list(rt: Runtime, op: Operator, args: Args) -> Printed:
+    items = [render.operator(row, status) for row, status in await rt.control.operators.list(op)]
+    columns = [("operator_id", "operator"), ("name", "name"), ("role", "role"), ("status", "status")]
+    return listing(items, [*columns, ("expires_at", "expires")], key="operators", empty="no operators")
+
+
+async def operators_revoke(rt: Runtime, op: Operator, args: Args) -> Printed:
+    row = await rt.control.operators.revoke(op, args.operator)
+    return record(render.operator(row, "revoked"), title=f"operator {row.name} is revoked; its token no longer works")
+
+
+# Agents.
+
+
+async def agents_add(rt: Runtime, op: Operator, args: Args) -> Printed:
+    row, token = await rt.control.agents.add(op, args.name, project_id=args.project)
+    data = render.agent(row) | {"token": token}
+    text = table([(row.ref.agent_id, row.name, row.ref.project_id)], ["agent", "name", "project"])
+    text += f"\n\nAgent token (shown once, stored only as a hash):\n  {token}"
+    text += "\nIt has no mandate yet: issue one with `fiduciary mandates issue --agent " + row.ref.agent_id + "`."
+    return Printed(data, text)
+
+
+async def agents_list(rt: Runtime, op: Operator, args: Args) -> Printed:
+    items = [render.agent_details(a) for a in await rt.control.agents.list(op)]
+    columns = [("agent_id", "agent"), ("name", "name"), ("project_id", "project"), ("disabled_at", "disabled")]
+    return listing(items, [*columns, ("frozen_by", "frozen by")], key="agents", empty="no agents")
+
+
+async def agents_show(rt: Runtime, op: Operator, args: Args) -> Printed:
+    return record(render.agent_details(await rt.control.agents.show(op, args.agent)))
+
+
+async def agents_rotate(rt: Runtime, op: Operator, args: Args) -> Printed:
+    token = await rt.control.agents.rotate_token(op, args.agent)
+    text = f"New token for {args.agent} (shown once; the old one no longer works):\n  {token}"
+    return Printed({"agent_id": args.agent, "token": token}, text)
+
+
+async def agents_disable(rt: Runtime, op: Operator, args: Args) -> Printed:
+    row = await rt.control.agents.disable(op, args.agent, reason=args.reason)
+    return record(render.agent(row), title=f"agent {args.agent} is disabled; its token no longer works")
+
+
+# Mandates.
+
+
+def _times(args: Args) -> tuple[object, object]:
+    return (
+        None if args.not_before is None else parse_time(args.not_before),
+        None if args.expires is None else parse_time(args.expires),
+    )
+
+
+async def mandates_issue(rt: Runtime, op: Operator, args: Args) -> Printed:
+    not_before, expires = _times(args)
+    spec = MandateSpec(
+        agent_id=args.agent,
+        currency=args.currency,
+        max_per_use=args.max_per_use,
+        total_cap=args.total_cap,
+        purpose=args.purpose,
+        tools=tuple(args.tool or ("pay",)),
+        max_uses=args.uses,
+        counterparties=None if not args.counterparty else tuple(args.counterparty),
+        categories=None if not args.category else tuple(args.category),
+        countries=None if not args.country else tuple(args.country),
+        not_before=not_before,  # type: ignore[arg-type]
+        expires_at=expires,  # type: ignore[arg-type]
+    )
+    issued = await rt.control.mandates.issue(op, spec)
+    return record(render.mandate(issued), title=f"mandate {issued.row.mandate_id} issued")
+
+
+async def mandates_list(rt: Runtime, op: Operator, args: Args) -> Printed:
+    found = await rt.control.mandates.list(op, agent_id=args.agent, include_all=args.all)
+    columns = [
+        ("mandate_id", "mandate"),
+        ("agent_id", "agent"),
+        ("status", "status"),
+        ("currency", "currency"),
+        ("max_per_use", "per use"),
+        ("total_cap", "cap"),
+        ("used", "used"),
+        ("uses", "uses"),
+        ("expires_at", "expires"),
+    ]
+    return listing([render.mandate(m) for m in found], columns, key="mandates", empty="no mandates")
+
+
+async def mandates_show(rt: Runtime, op: Operator, args: Args) -> Printed:
+    return record(render.mandate(await rt.control.mandates.show(op, args.mandate)))
+
+
+async def mandates_revoke(rt: Runtime, op: Operator, args: Args) -> Printed:
+    found = await rt.control.mandates.revoke(op, args.mandate, reason=args.reason)
+    return record(render.mandate(found), title=f"mandate {args.mandate} is revoked")
+
+
+async def mandates_renew(rt: Runtime, op: Operator, args: Args) -> Printed:
+    expires = None if args.expires is None else parse_time(args.expires)
+    found = await rt.control.mandates.renew(op, args.mandate, expires_at=expires)
+    return record(render.mandate(found), title=f"mandate {args.mandate} is renewed")
+
+
+# Wallets.
+
+
+async def wallets_fund(rt: Runtime, op: Operator, args: Args) -> Printed:
+    amount = parse_amount(args.amount, args.currency)
+    after = await rt.control.wallets.fund(op, args.agent, amount)
+    item = render.wallet(args.agent, after)
+    return record(item, title=f"funded {amount} (sandbox)")
+
+
+async def wallets_show(rt: Runtime, op: Operator, args: Args) -> Printed:
+    items = [
+        render.wallet(found.agent.ref.agent_id, w) | {"name": found.agent.name}
+        for found in await rt.control.wallets.show(op, args.agent)
+        for w in found.wallets
+    ]
+    columns = [("agent_id", "agent"), ("name", "name"), ("currency", "currency"), ("available", "available")]
+    return listing(items, [*columns, ("held", "held")], key="wallets", empty="no wallets")
+
+
+# Approvals.
+
+
+async def approvals_list(rt: Runtime, op: Operator, args: Args) -> Printed:
+    items = [render.held(h) for h in await rt.control.approvals.list(op, include_decided=args.all)]
+    rows = [
+        (
+            i["approval_id"],
+            i["status"],
+            i["transaction"]["agent_id"],
+            i["transaction"]["tool"],
+            f"{i['transaction']['amount']} {i['transaction']['currency']}",
+            i["transaction"]["counterparty"],
+            i["transaction"]["purpose"][:60],
+            i["rule_id"],
+            i["expires_at"],
+        )
+        for i in items
+    ]
+    headers = ["approval", "status", "agent", "tool", "amount", "counterparty", "purpose", "rule", "expires"]
+    return Printed({"approvals": items}, table(rows, headers) if rows else "no payments wait for approval")
+
+
+async def approvals_show(rt: Runtime, op: Operator, args: Args) -> Printed:
+    return record(render.held(await rt.control.approvals.show(op, args.approval)))
+
+
+async def approvals_decide(rt: Runtime, op: Operator, args: Args) -> Printed:
+    if args.action == "approve":
+        result = await rt.control.approvals.approve(op, args.approval)
+    else:
+        result = await rt.control.approvals.reject(op, args.approval, reason=args.reason)
+    data = render.outcome(result)
+    text = table(
+        [(data["transaction_id"], data["status"], data["code"], data["rail_reference"])],
+        ["transaction", "status", "code", "rail reference"],
+    )
+    # A rejection that went through is done; an approval that did not execute is not.
+    done = result.status is Status.EXECUTED or (args.action == "reject" and result.code is Code.APPROVAL_REJECTED)
+    return Printed(data, text, 0 if done else REFUSED)
+
+
+# Kill switch.
+
+
+def _scope(args: Args) -> tuple[Scope, str | None]:
+    if args.all:
+        return Scope.PLATFORM, None
+    for scope in (Scope.AGENT, Scope.PROJECT, Scope.ORG):
+        target = getattr(args, scope.value)
+        if target is not None:
+            return scope, target
+    raise AssertionError("argparse requires one scope")
+
+
+async def kill(rt: Runtime, op: Operator, args: Args) -> Printed:
+    scope, target = _scope(args)
+    report = await rt.control.kill.pull(op, scope, target, reason=args.reason)
+    data = render.kill(report)
+    what = "the whole platform" if scope is Scope.PLATFORM else f"{scope.value} {report.target}"
+    counts = [
+        (k.replace("_", " "), data[k]) for k in ("agents", "mandates_revoked", "approvals_rejected", "rolled_back")
+    ]
+    text = f"Kill switch {report.switch_id} pulled for {what}; new calls are refused with agent_frozen.\n"
+    return Printed(data, text + table(counts, ["what", "count"]))
+
+
+async def unfreeze(rt: Runtime, op: Operator, args: Args) -> Printed:
+    scope, target = _scope(args)
+    report = await rt.control.kill.lift(op, scope, target)
+    text = f"Lifted {', '.join(report.lifted)}. Revoked mandates stay revoked: issue new ones."
+    return Printed(render.unfreeze(report), text)
+
+
+# Transactions and audit.
+
+
+async def transactions_list(rt: Runtime, op: Operator, args: Args) -> Printed:
+    rows = await rt.control.records.transactions(
+        op, limit=args.limit, org_id=args.org, agent_id=args.agent, state=args.state, before=args.before
+    )
+    items = [render.transaction(t) for t in rows]
+    printed = listing(items, _TXN_COLUMNS, key="transactions", empty="no transactions")
+    next_before = rows[-1].transaction_id if len(rows) == args.limit else None
+    return Printed(printed.data | {"next_before": next_before}, printed.text)
+
+
+async def transactions_show(rt: Runtime, op: Operator, args: Args) -> Printed:
+    return record(render.transaction(await rt.control.records.transaction(op, args.transaction)))
+
+
+async def audit_show(rt: Runtime, op: Operator, args: Args) -> Printed:
+    entries = [render.entry(e) for e in await rt.control.records.entries(op, args.id)]
+    columns = [("org_id", "org"), ("seq", "seq"), ("ts", "time"), ("actor", "actor"), ("type", "type")]
+    return listing(entries, [*columns, ("subject", "subject"), ("ref", "ref")], key="entries", empty="")
+
+
+async def audit_verify(rt: Runtime, op: Operator, args: Args) -> Printed:
+    reports = await rt.control.records.verify(op, args.org)
+    lines = []
+    for org_id, report in reports:
+        if report.ok:
+            lines.append(f"OK      {org_id}: {report.checked} entries, head {report.head_hash.hex()[:16]}")
+        else:
+            lines.append(
+                f"BROKEN  {org_id}: entry {report.broken_seq}: {report.reason} "
+                f"({report.checked} entries before it verify)"
+            )
+    broken = any(not r.ok for _, r in reports)
+    return Printed({"chains": [render.verify(o, r) for o, r in reports]}, "\n".join(lines), REFUSED if broken else 0)
+
+
+# Configuration.
+
+
+async def _scope_of_tenant(rt: Runtime, *, org: str | None, project: str | None) -> tuple[str, str]:
+    """The org and project a command means: as given, or the only one there is."""
+    projects = [(o, p) for o, p, _ in await rt.store.read.projects() if o != PLATFORM.org_id]
+    projects = [s for s in projects if (org is None or s[0] == org) and (project is None or s[1] == project)]
+    if len(projects) != 1:
+        raise FiduciaryError("name the tenant with --org/--project" if projects else "no such org or project")
+    return projects[0]
+
+
+async def policy_apply(rt: Runtime, op: Operator, args: Args) -> Printed:
+    source = await anyio.Path(args.file).read_text()
+    org_id, project_id = await _scope_of_tenant(rt, org=args.org, project=args.project)
+    applied = await rt.control.config.apply_policy(op, org_id, project_id, source)
+    data = {"org_id": org_id, "project_id": project_id, "version": applied.version, "changed": applied.changed}
+    if not applied.changed:
+        return Printed(data, f"policy version {applied.version} of {project_id} is already this file; nothing changed")
+    text = f"policy version {applied.version} is active for {project_id}; approvals asked under the old one go stale"
+    return Printed(data, text)
+
+
+async def injection_apply(rt: Runtime, op: Operator, args: Args) -> Printed:
+    source = await anyio.Path(args.file).read_text()
+    org_id, _ = await _scope_of_tenant(rt, org=args.org, project=None)
+    applied = await rt.control.config.apply_injection(op, org_id, source)
+    data = {"org_id": org_id, "version": applied.version, "changed": applied.changed}
+    if not applied.changed:
+        return Printed(data, f"screening config version {applied.version} of {org_id} is already this file")
+    return Printed(data, f"injection screening config version {applied.version} is active for {org_id}")
+
+
+def read_stdin_text() -> str:
+    # Read a little more than the scorer looks at: it truncates (and flags) the rest anyway.
+    return sys.stdin.read(limits.injection_text_chars_max + 1)
+
+
+async def db_migrate(rt: Runtime, op: Operator, args: Args) -> Printed:
+    await rt.control.records.migrated(op)
+    return Printed(
+        {"database": str(rt.settings.db_path), "up_to_date": True}, f"database {rt.settings.db_path} is up to date"
+    )

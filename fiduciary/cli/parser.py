@@ -1,0 +1,222 @@
+"""The command line's grammar: every subcommand and option, with help and defaults shown."""
+
+from __future__ import annotations
+
+import argparse
+
+from fiduciary.control import Role
+from fiduciary.domain import limits
+
+
+class _Help(argparse.HelpFormatter):
+    """Shows `(default: X)` for options that have a meaningful default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if "%(default)" not in text and default not in (None, False, argparse.SUPPRESS) and action.option_strings:
+            text += " (default: %(default)s)"
+        return text
+
+
+def _common(*, json_output: bool = True) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False, formatter_class=_Help)
+    # SUPPRESS: a flag given before the subcommand is not reset by the subcommand's own default.
+    p.add_argument(
+        "--home",
+        default=argparse.SUPPRESS,
+        help="data directory (else FIDUCIARY_HOME, else the nearest .fiduciary here or above)",
+    )
+    p.add_argument(
+        "--token",
+        default=argparse.SUPPRESS,
+        help="operator token (else FIDUCIARY_OPERATOR_TOKEN, else the admin token init left in the home)",
+    )
+    if json_output:
+        p.add_argument(
+            "--json", action="store_true", default=argparse.SUPPRESS, help="print JSON with stable field names"
+        )
+    return p
+
+
+def _group(sub: argparse._SubParsersAction, name: str, help_text: str) -> argparse._SubParsersAction:  # type: ignore[type-arg]
+    p = sub.add_parser(name, parents=[_common()], help=help_text, description=help_text, formatter_class=_Help)
+    actions: argparse._SubParsersAction = p.add_subparsers(  # type: ignore[type-arg]
+        dest="action", required=True, metavar="ACTION"
+    )
+    return actions
+
+
+def _cmd(sub: argparse._SubParsersAction, name: str, help_text: str) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+    p: argparse.ArgumentParser = sub.add_parser(
+        name, parents=[_common()], help=help_text, description=help_text, formatter_class=_Help
+    )
+    return p
+
+
+def _scope(p: argparse.ArgumentParser) -> None:
+    scope = p.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--agent", metavar="AGT", help="one agent")
+    scope.add_argument("--project", metavar="PRJ", help="every agent of a project")
+    scope.add_argument("--org", metavar="ORG", help="every agent of an org")
+    scope.add_argument("--all", action="store_true", help="every agent of the platform")
+
+
+def _init(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = _cmd(sub, "init", "create the data directory, the first admin, a funded agent and the MCP client entry")
+    p.add_argument(
+        "--mcp-json", default=".mcp.json", help="MCP client config to write or update (Claude Code reads ./.mcp.json)"
+    )
+    p.add_argument("--org-name", default="my-org", help="name of the first org")
+    p.add_argument("--agent-name", default="agent-1", help="name of the first agent")
+    p.add_argument("--admin-name", default="admin", help="name of the first admin operator")
+    p.add_argument("--policy", help="policy TOML (default: the packaged examples/policies/default.toml)")
+    p.add_argument("--fund", default="1000.00", help="sandbox funds for the wallet, major units")
+    p.add_argument("--currency", default="USD", help="currency of the wallet and the first mandate")
+    p.add_argument("--mandate-max", default="500.00", help="first open mandate: max per payment")
+    p.add_argument("--mandate-cap", default="5000.00", help="first open mandate: total cap")
+    p.add_argument("--mandate-days", type=int, default=30, help="first open mandate: lifetime in days")
+
+
+def _serve(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = _cmd(sub, "serve", "run the MCP server for agents (stdio, or --http)")
+    p.add_argument("--http", action="store_true", help="serve Streamable HTTP /mcp, SSE /sse and /healthz")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind with --http")
+    p.add_argument("--port", type=int, default=8765, help="port to bind with --http")
+    p = sub.add_parser("demo", help="walk an agent through the gate in a temporary directory", formatter_class=_Help)
+    p.add_argument("--keep", action="store_true", help="keep the temporary data directory")
+
+
+def _operators(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    a = _group(sub, "operators", "operator identities and their roles (admin only)")
+    q = _cmd(a, "add", "add an operator; prints its token once")
+    q.add_argument("name", help="a unique name, e.g. alice")
+    q.add_argument(
+        "--role",
+        required=True,
+        choices=[r.value for r in Role],
+        help="admin configures, approver decides, auditor reads",
+    )
+    q.add_argument(
+        "--expires-days",
+        type=int,
+        help=f"token lifetime in days, at most {limits.operator_token_days_max} (default: until revoked)",
+    )
+    _cmd(a, "list", "every operator with its role and status")
+    _cmd(a, "revoke", "revoke an operator's token at once").add_argument("operator", help="operator id or name")
+
+
+def _agents(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    a = _group(sub, "agents", "the agents that call the MCP tools")
+    q = _cmd(a, "add", "add an agent; prints its token once")
+    q.add_argument("name", help="a name, e.g. invoices-bot")
+    q.add_argument("--project", metavar="PRJ", help="project to add it to (default: the only one)")
+    _cmd(a, "list", "every agent")
+    _cmd(a, "show", "one agent").add_argument("agent", metavar="AGT")
+    _cmd(a, "rotate-token", "give an agent a new token; the old one stops working").add_argument("agent", metavar="AGT")
+    q = _cmd(a, "disable", "disable an agent for good; its token stops working")
+    q.add_argument("agent", metavar="AGT")
+    q.add_argument("--reason", required=True, help="why, for the audit chain")
+
+
+def _mandates(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    a = _group(sub, "mandates", "open mandates: the standing authority an agent pays under")
+    q = _cmd(a, "issue", "sign a new open mandate for an agent")
+    q.add_argument("--agent", required=True, metavar="AGT")
+    q.add_argument("--currency", required=True, help="ISO 4217 code, e.g. USD")
+    q.add_argument("--max-per-use", required=True, metavar="AMOUNT", help="most one payment may move, major units")
+    q.add_argument("--total-cap", required=True, metavar="AMOUNT", help="most all payments together may move")
+    q.add_argument("--uses", type=int, help="most payments it authorises (default: no count)")
+    q.add_argument(
+        "--tool", action="append", choices=["pay", "charge", "refund"], help="a tool it covers; repeat (default: pay)"
+    )
+    q.add_argument(
+        "--counterparty", action="append", metavar="ID", help="an allowed counterparty; repeat (default: any)"
+    )
+    q.add_argument("--category", action="append", help="an allowed category; repeat (default: any)")
+    q.add_argument(
+        "--country", action="append", metavar="CC", help="an allowed country, ISO alpha-2; repeat (default: any)"
+    )
+    q.add_argument("--purpose", required=True, help="what the mandate is for")
+    q.add_argument("--not-before", metavar="TIME", help="ISO 8601 time or date it starts (default: now)")
+    q.add_argument("--expires", metavar="TIME", help="ISO 8601 time or date it ends (default: 30 days after it starts)")
+    q = _cmd(a, "list", "open mandates that can still authorise (or --all)")
+    q.add_argument("--agent", metavar="AGT", help="only this agent's")
+    q.add_argument("--all", action="store_true", help="include revoked, expired and invalid ones")
+    _cmd(a, "show", "one mandate: terms as signed, amount used and uses").add_argument("mandate", metavar="MDT")
+    q = _cmd(a, "revoke", "revoke a mandate at once")
+    q.add_argument("mandate", metavar="MDT")
+    q.add_argument("--reason", required=True, help="why, for the audit chain")
+    q = _cmd(a, "renew", "re-sign an active mandate with a later expiry; terms and usage stay")
+    q.add_argument("mandate", metavar="MDT")
+    q.add_argument("--expires", metavar="TIME", help="the new expiry (default: as long again as it was valid)")
+
+
+def _money(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    a = _group(sub, "wallets", "agent wallets")
+    q = _cmd(a, "fund", "add sandbox funds to an agent's wallet")
+    q.add_argument("--agent", required=True, metavar="AGT")
+    q.add_argument("--amount", required=True, help="major units, e.g. 250.00")
+    q.add_argument("--currency", required=True, help="ISO 4217 code")
+    _cmd(a, "show", "balances").add_argument("--agent", metavar="AGT", help="only this agent")
+    a = _group(sub, "approvals", "payments held for a person")
+    _cmd(a, "list", "payments waiting for a person").add_argument(
+        "--all", action="store_true", help="include decided ones"
+    )
+    _cmd(a, "show", "one approval and its payment").add_argument("approval", metavar="APR")
+    _cmd(a, "approve", "approve: checked again, then executed").add_argument("approval", metavar="APR")
+    q = _cmd(a, "reject", "reject a held payment")
+    q.add_argument("approval", metavar="APR")
+    q.add_argument("--reason", required=True, help="why, for the audit chain")
+    a = _group(sub, "transactions", "payments in every state")
+    q = _cmd(a, "list", "transactions, newest first")
+    q.add_argument("--agent", metavar="AGT", help="only this agent's")
+    q.add_argument("--org", metavar="ORG", help="only this org's")
+    q.add_argument("--state", help="only this state, e.g. settled")
+    q.add_argument(
+        "--limit", type=int, default=limits.list_page_size_default, help=f"rows, 1-{limits.list_page_size_max}"
+    )
+    q.add_argument("--before", metavar="TXN", help="page: what came before this transaction")
+    _cmd(a, "show", "one transaction").add_argument("transaction", metavar="TXN")
+
+
+def _safety(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = _cmd(sub, "kill", "kill switch: revoke every mandate in scope, stop what is in flight, freeze new calls")
+    _scope(p)
+    p.add_argument("--reason", required=True, help="why, for the audit chain")
+    _scope(_cmd(sub, "unfreeze", "lift a kill switch of the same scope (admin only)"))
+    a = _group(sub, "audit", "the tamper-evident audit chain")
+    _cmd(a, "verify", "verify every chain (exit 1 at the first broken entry)").add_argument(
+        "--org", help="only this org"
+    )
+    _cmd(a, "show", "the entries about an id").add_argument("id", help="a ref_, txn_, apr_, mdt_, agt_ or opr_ id")
+    a = _group(sub, "policy", "project policies")
+    q = _cmd(a, "apply", "apply a policy file to a project (a new version; the same file changes nothing)")
+    q.add_argument("file", help="policy TOML, see examples/policies/default.toml")
+    q.add_argument("--org", metavar="ORG")
+    q.add_argument("--project", metavar="PRJ")
+    a = _group(sub, "injection", "injection screening configuration")
+    q = _cmd(a, "apply", "apply an org's screening file")
+    q.add_argument("file", help="screening TOML, see examples/injection/org.toml")
+    q.add_argument("--org", metavar="ORG")
+    p = _cmd(sub, "scan", "score a text for prompt injection (exit 1 if it would be blocked)")
+    p.add_argument("text", help="the text, or - to read standard input")
+    p.add_argument("--org", help="apply this org's screening config (needs an operator)")
+    p.add_argument("--tool", help="score as an argument of this tool (per-tool thresholds)")
+    a = _group(sub, "db", "database maintenance")
+    _cmd(a, "migrate", "apply pending migrations (also done on every start)")
+
+
+def build_parser(version: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fiduciary",
+        description="An MCP server through which LLM agents move money safely, and its control plane.",
+        epilog="Exit codes: 0 done, 1 refused, denied or broken, 2 usage error.",
+        parents=[_common(json_output=False)],
+        formatter_class=_Help,
+    )
+    parser.add_argument("--version", action="version", version=f"fiduciary {version}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_init, _serve, _operators, _agents, _mandates, _money, _safety):
+        add(sub)
+    return parser

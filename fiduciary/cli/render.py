@@ -1,0 +1,179 @@
+"""The stable JSON shapes of what control-plane commands print (`--json`), and their tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fiduciary.audit.chain import AuditEntry
+from fiduciary.audit.verify import VerifyReport
+from fiduciary.control import AgentDetails, HeldPayment, KillReport, MandateDetails, UnfreezeReport
+from fiduciary.domain.money import Money
+from fiduciary.domain.records import AgentRow, OperatorRow, TransactionRow
+from fiduciary.domain.results import Outcome
+from fiduciary.wallets import Wallet
+
+Data = dict[str, Any]
+
+
+def _ts(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def transaction(txn: TransactionRow) -> Data:
+    return {
+        "transaction_id": txn.transaction_id,
+        "org_id": txn.org_id,
+        "project_id": txn.project_id,
+        "agent_id": txn.agent_id,
+        "tool": txn.tool.value,
+        "state": txn.state.value,
+        "code": txn.code,
+        "amount": txn.amount.to_major(),
+        "currency": txn.amount.currency,
+        "counterparty": txn.counterparty,
+        "purpose": txn.purpose,
+        "category": txn.category,
+        "country": txn.country,
+        "memo": txn.memo,
+        "approval_id": txn.approval_id,
+        "open_mandate_id": txn.open_mandate_id,
+        "rail": txn.rail,
+        "rail_reference": txn.rail_reference,
+        "reference": txn.reference,
+        "created_at": txn.created_at,
+        "updated_at": txn.updated_at,
+    }
+
+
+def held(item: HeldPayment) -> Data:
+    a = item.approval
+    return {
+        "approval_id": a.approval_id,
+        "status": a.status,
+        "rule_id": a.rule_id,
+        "requested_at": a.requested_at,
+        "expires_at": a.expires_at,
+        "decided_by": a.decided_by,
+        "decided_at": a.decided_at,
+        "reason": a.reason,
+        "transaction": transaction(item.transaction),
+    }
+
+
+def outcome(result: Outcome) -> Data:
+    return {
+        "transaction_id": result.transaction_id,
+        "status": result.status.value,
+        "code": result.code.value,
+        "state": None if result.state is None else result.state.value,
+        "rail_reference": result.rail_reference,
+        "reference": result.reference,
+    }
+
+
+def _money(value: int, currency: str) -> str:
+    return Money(value, currency).to_major()
+
+
+def mandate(item: MandateDetails) -> Data:
+    row, m = item.row, item.mandate
+    data: Data = {
+        "mandate_id": row.mandate_id,
+        "org_id": row.org_id,
+        "project_id": row.project_id,
+        "agent_id": row.agent_id,
+        "status": item.status,
+        "uses": row.uses,
+        "issued_by": row.issued_by,
+        "issued_at": row.issued_at,
+        "revoked_by": row.revoked_by,
+        "revoked_at": row.revoked_at,
+        "revoked_reason": row.revoked_reason,
+    }
+    if m is None:
+        return data
+    t = m.terms
+    return data | {
+        "currency": t.currency,
+        "max_per_use": _money(t.max_per_use_minor, t.currency),
+        "total_cap": _money(t.total_cap_minor, t.currency),
+        "used": _money(row.used_minor, t.currency),
+        "max_uses": t.max_uses,
+        "tools": list(t.tools),
+        "counterparties": None if t.counterparties is None else list(t.counterparties),
+        "categories": None if t.categories is None else list(t.categories),
+        "countries": None if t.countries is None else list(t.countries),
+        "purpose": t.purpose,
+        "not_before": _ts(m.not_before),
+        "expires_at": _ts(m.expires_at),
+    }
+
+
+def agent(row: AgentRow, *, frozen_by: str | None = None) -> Data:
+    return {
+        "agent_id": row.ref.agent_id,
+        "name": row.name,
+        "org_id": row.ref.org_id,
+        "project_id": row.ref.project_id,
+        "created_at": row.created_at,
+        "disabled_at": row.disabled_at,
+        "frozen_by": frozen_by,
+    }
+
+
+def agent_details(item: AgentDetails) -> Data:
+    return agent(item.agent, frozen_by=item.frozen_by)
+
+
+def operator(row: OperatorRow, status: str) -> Data:
+    return {
+        "operator_id": row.operator_id,
+        "name": row.name,
+        "role": row.role,
+        "status": status,
+        "created_by": row.created_by,
+        "created_at": row.created_at,
+        "expires_at": row.expires_at,
+        "revoked_at": row.revoked_at,
+    }
+
+
+def wallet(agent_id: str, item: Wallet) -> Data:
+    return {
+        "agent_id": agent_id,
+        "currency": item.currency,
+        "available": item.available.to_major(),
+        "held": item.held.to_major(),
+    }
+
+
+def kill(report: KillReport) -> Data:
+    return {
+        "switch_id": report.switch_id,
+        "scope": report.scope.value,
+        "target": report.target,
+        "agents": report.agents,
+        "mandates_revoked": report.mandates_revoked,
+        "approvals_rejected": report.approvals_rejected,
+        "rolled_back": report.rolled_back,
+    }
+
+
+def unfreeze(report: UnfreezeReport) -> Data:
+    return {"scope": report.scope.value, "target": report.target, "lifted": report.lifted}
+
+
+def verify(org_id: str, report: VerifyReport) -> Data:
+    return {
+        "org_id": org_id,
+        "ok": report.ok,
+        "checked": report.checked,
+        "head_hash": report.head_hash.hex(),
+        "broken_seq": report.broken_seq,
+        "reason": report.reason,
+    }
+
+
+def entry(item: AuditEntry) -> Data:
+    return item.body.to_json() | {"entry_hash": item.entry_hash.hex(), "kid": item.kid}

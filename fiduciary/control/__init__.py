@@ -1,0 +1,73 @@
+"""The control plane: every operator action and every operator read.
+
+Each action takes the `Operator` who acts and checks its role itself; the CLI (and the admin
+API and dashboard to come) are thin shells over this package. Every change writes its audit
+entry, naming the operator, in the same transaction; every refusal writes one too.
+
+```
+Control
+ ├── operators   authenticate, add, list, revoke
+ ├── agents      first set-up (initialise), tenants, agents, token rotation, disabling
+ ├── mandates    issue, list, show, revoke, renew
+ ├── wallets     fund (sandbox), show
+ ├── approvals   list, show, approve, reject, the expiry sweep
+ ├── kill        pull (agent, project, org, platform), lift
+ ├── config      policy and screening files
+ └── records     transactions, audit entries, chain verification
+```
+"""
+
+from __future__ import annotations
+
+from fiduciary.control.approvals import Approvals, HeldPayment
+from fiduciary.control.base import ControlContext
+from fiduciary.control.config import Applied, Config
+from fiduciary.control.kill import KillReport, KillSwitch, Scope, UnfreezeReport
+from fiduciary.control.mandates import MandateDetails, Mandates, MandateSpec, parse_time
+from fiduciary.control.operators import Operators
+from fiduciary.control.records import Records, verify_chain
+from fiduciary.control.roles import Action, Operator, Role, may
+from fiduciary.control.tenants import AgentDetails, Agents, Tenant, TenantSpec, initialise
+from fiduciary.control.wallets import AgentWallets, Wallets
+
+
+class Control:
+    """The control-plane service runtime builds once; its parts share one context."""
+
+    def __init__(self, ctx: ControlContext) -> None:
+        self.ctx = ctx
+        self.operators = Operators(ctx)
+        self.agents = Agents(ctx)
+        self.mandates = Mandates(ctx)
+        self.wallets = Wallets(ctx)
+        self.approvals = Approvals(ctx)
+        self.kill = KillSwitch(ctx)
+        self.config = Config(ctx)
+        self.records = Records(ctx)
+
+    async def initialise(self, spec: TenantSpec, *, admin_name: str) -> Tenant:
+        """The first set-up of an empty data directory (`fiduciary init`)."""
+        return await initialise(self.ctx, spec, admin_name=admin_name)
+
+
+__all__ = [
+    "Action",
+    "AgentDetails",
+    "AgentWallets",
+    "Applied",
+    "Control",
+    "ControlContext",
+    "HeldPayment",
+    "KillReport",
+    "MandateDetails",
+    "MandateSpec",
+    "Operator",
+    "Role",
+    "Scope",
+    "Tenant",
+    "TenantSpec",
+    "UnfreezeReport",
+    "may",
+    "parse_time",
+    "verify_chain",
+]

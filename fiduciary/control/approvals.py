@@ -1,0 +1,126 @@
+"""Held payments: a person approves or rejects them; silence expires them.
+
+An approval binds to the exact arguments and the policy version it was asked under, is single
+use, and expires. Approving re-runs the gate's checks (kill switch, policy, funds) before the
+payment is authorised and sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from fiduciary.control.base import Part, action, check_reason, not_found
+from fiduciary.control.roles import Action, Operator
+from fiduciary.domain import limits
+from fiduciary.domain.clock import parse_iso
+from fiduciary.domain.codes import Code
+from fiduciary.domain.errors import InputError
+from fiduciary.domain.results import Outcome
+from fiduciary.domain.states import TxState
+from fiduciary.gate import outcome_for
+from fiduciary.store import ApprovalRow, TransactionRow, WriteTx
+
+S = TxState
+
+
+@dataclass(frozen=True, slots=True)
+class HeldPayment:
+    approval: ApprovalRow
+    transaction: TransactionRow
+
+
+class Approvals(Part):
+    @action(Action.APPROVALS_READ)
+    async def list(self, op: Operator, *, include_decided: bool = False) -> list[HeldPayment]:
+        """Payments waiting for a person (or every approval), oldest first; expired ones are swept first."""
+        await self.sweep_expired()
+        reads = self.store.read
+        found = []
+        status = None if include_decided else "pending"
+        for approval in await reads.approvals(status=status, limit=limits.list_page_size_max):
+            txn = await reads.transaction(approval.org_id, approval.project_id, approval.transaction_id)
+            assert txn is not None, "an approval holds its transaction"
+            found.append(HeldPayment(approval, txn))
+        return found
+
+    @action(Action.APPROVALS_READ)
+    async def show(self, op: Operator, approval_id: str) -> HeldPayment:
+        reads = self.store.read
+        approval = await reads.approval(approval_id)
+        if approval is None:
+            raise not_found("approval", approval_id)
+        txn = await reads.transaction(approval.org_id, approval.project_id, approval.transaction_id)
+        assert txn is not None, "an approval holds its transaction"
+        return HeldPayment(approval, txn)
+
+    @action(Action.APPROVE)
+    async def approve(self, op: Operator, approval_id: str) -> Outcome:
+        """Approve a held payment: checked again and, if still allowed, executed."""
+        gate = self.ctx.gate
+        async with self.store.write() as w:
+            approval, txn = await _pending(w, approval_id)
+            stale = await _approval_problem(w, approval, txn)
+            if stale is not None:
+                status, code = stale
+                await w.decide_approval(approval_id, status, by=op.operator_id, reason=code.value)
+                target = S.EXPIRED if status == "expired" else S.REJECTED
+                return outcome_for(await w.move(txn, target, actor=op.actor, code=code))
+            await w.decide_approval(approval_id, "approved", by=op.operator_id, reason=None)
+            txn = await w.move(txn, S.APPROVED, actor=op.actor, payload={"approval_id": approval_id})
+            txn = await gate.authorize_approved(w, txn, replace(approval, status="approved"))
+        return outcome_for(await gate.dispatch(txn))
+
+    @action(Action.REJECT)
+    async def reject(self, op: Operator, approval_id: str, *, reason: str) -> Outcome:
+        reason = check_reason(reason)
+        async with self.store.write() as w:
+            _, txn = await _pending(w, approval_id)
+            await w.decide_approval(approval_id, "rejected", by=op.operator_id, reason=reason)
+            txn = await w.move(
+                txn,
+                S.REJECTED,
+                actor=op.actor,
+                code=Code.APPROVAL_REJECTED,
+                payload={"approval_id": approval_id, "reason": reason},
+            )
+        return outcome_for(txn)
+
+    async def sweep_expired(self) -> int:
+        """Expire every pending approval past its deadline (a system sweep: silence is not consent)."""
+        expired = 0
+        clock = self.ctx.clock
+        for approval in await self.store.read.approvals(status="pending", limit=limits.list_page_size_max):
+            if clock.now() < parse_iso(approval.expires_at):
+                continue
+            async with self.store.write() as w:
+                fresh = await w.approval(approval.approval_id)
+                txn = await w.transaction(approval.org_id, approval.project_id, approval.transaction_id)
+                if fresh is None or fresh.status != "pending" or txn is None:
+                    continue
+                await w.decide_approval(approval.approval_id, "expired", by="system", reason="ttl")
+                await w.move(txn, S.EXPIRED, actor="system", code=Code.APPROVAL_EXPIRED)
+                expired += 1
+        return expired
+
+
+async def _pending(w: WriteTx, approval_id: str) -> tuple[ApprovalRow, TransactionRow]:
+    approval = await w.approval(approval_id)
+    if approval is None:
+        raise not_found("approval", approval_id)
+    if approval.status != "pending":
+        raise InputError(Code.INVALID_ARGUMENT, f"approval {approval_id} is already {approval.status}")
+    txn = await w.transaction(approval.org_id, approval.project_id, approval.transaction_id)
+    assert txn is not None and txn.state is S.PENDING_APPROVAL, "a pending approval holds its transaction"
+    return approval, txn
+
+
+async def _approval_problem(w: WriteTx, approval: ApprovalRow, txn: TransactionRow) -> tuple[str, Code] | None:
+    """An approval binds to the exact arguments and policy version, and expires."""
+    if w.now >= parse_iso(approval.expires_at):
+        return "expired", Code.APPROVAL_EXPIRED
+    if approval.args_hash != txn.args_hash or txn.intent().args_hash() != txn.args_hash:
+        return "rejected", Code.APPROVAL_STALE
+    policy = await w.active_policy(txn.org_id, txn.project_id)
+    if policy is None or policy.version_hash != approval.policy_version:
+        return "expired", Code.APPROVAL_STALE
+    return None

@@ -1,0 +1,95 @@
+"""Who may do what on the control plane: roles, actions, and the operator who acts.
+
+```
+admin      configures: operators, agents, mandates, wallets, policies, kill switch and unfreeze,
+           and everything the other roles may do
+approver   decides held payments (approve, reject), reads them, and may pull a kill switch
+auditor    reads everything, verifies the audit chain; changes nothing
+```
+
+A role that may not act is refused before anything is read or changed, and the refusal is
+itself an audit entry. No agent token is an operator token: the two kinds never meet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    APPROVER = "approver"
+    AUDITOR = "auditor"
+
+
+class Action(StrEnum):
+    """Every control-plane action, named as the audit chain records it."""
+
+    OPERATORS_ADD = "operators.add"
+    OPERATORS_REVOKE = "operators.revoke"
+    OPERATORS_READ = "operators.read"
+    AGENTS_ADD = "agents.add"
+    AGENTS_ROTATE_TOKEN = "agents.rotate_token"  # noqa: S105 (an action name, not a secret)
+    AGENTS_DISABLE = "agents.disable"
+    AGENTS_READ = "agents.read"
+    MANDATES_ISSUE = "mandates.issue"
+    MANDATES_REVOKE = "mandates.revoke"
+    MANDATES_RENEW = "mandates.renew"
+    MANDATES_READ = "mandates.read"
+    WALLETS_FUND = "wallets.fund"
+    WALLETS_READ = "wallets.read"
+    APPROVALS_READ = "approvals.read"
+    APPROVE = "approvals.approve"
+    REJECT = "approvals.reject"
+    KILL = "kill_switch.pull"
+    UNFREEZE = "kill_switch.lift"
+    POLICY_APPLY = "policy.apply"
+    INJECTION_APPLY = "injection.apply"
+    CONFIG_READ = "config.read"
+    TRANSACTIONS_READ = "transactions.read"
+    AUDIT_READ = "audit.read"
+    AUDIT_VERIFY = "audit.verify"
+    DB_MIGRATE = "db.migrate"
+
+
+A = Action
+_READS: Final = frozenset(
+    {
+        A.OPERATORS_READ,
+        A.AGENTS_READ,
+        A.MANDATES_READ,
+        A.WALLETS_READ,
+        A.APPROVALS_READ,
+        A.CONFIG_READ,
+        A.TRANSACTIONS_READ,
+        A.AUDIT_READ,
+        A.AUDIT_VERIFY,
+    }
+)
+
+PERMISSIONS: Final[dict[Role, frozenset[Action]]] = {
+    Role.ADMIN: frozenset(Action),
+    Role.APPROVER: frozenset({A.APPROVALS_READ, A.APPROVE, A.REJECT, A.KILL}),
+    Role.AUDITOR: _READS,
+}
+
+
+def may(role: Role, action: Action) -> bool:
+    """Whether `role` may perform `action`; an unknown pairing is a no."""
+    return action in PERMISSIONS.get(role, frozenset())
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """An authenticated person acting on the control plane."""
+
+    operator_id: str
+    name: str
+    role: Role
+
+    @property
+    def actor(self) -> str:
+        """How the audit chain names this operator."""
+        return f"operator:{self.operator_id}"

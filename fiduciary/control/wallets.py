@@ -1,0 +1,56 @@
+"""Wallets: sandbox funding (until real rails fund them) and balances."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fiduciary.control.base import Part, action, not_found
+from fiduciary.control.roles import Action, Operator
+from fiduciary.domain.intents import PLATFORM, AgentRef
+from fiduciary.domain.money import Money
+from fiduciary.store import AgentRow, WriteTx
+from fiduciary.wallets import Wallet, credit
+
+
+async def credit_wallet(w: WriteTx, caller: AgentRef, amount: Money, by: Operator) -> Wallet:
+    """Add funds to the agent's wallet in `amount`'s currency (creating it), audited."""
+    wallet = await w.wallet(caller, amount.currency) or await w.create_wallet(caller, amount.currency)
+    after = credit(wallet, amount)
+    await w.move_wallet(caller, wallet, after, kind="fund", amount=amount, transaction_id=None, closed_mandate_id=None)
+    await w.audit(
+        caller.org_id,
+        caller.project_id,
+        actor=by.actor,
+        type="wallet.funded",
+        subject=caller.agent_id,
+        payload={"amount_minor": amount.amount_minor, "currency": amount.currency},
+    )
+    return after
+
+
+@dataclass(frozen=True, slots=True)
+class AgentWallets:
+    agent: AgentRow
+    wallets: list[Wallet]
+
+
+class Wallets(Part):
+    @action(Action.WALLETS_FUND)
+    async def fund(self, op: Operator, agent_id: str, amount: Money) -> Wallet:
+        """Add sandbox funds to an agent's wallet; the new balance."""
+        async with self.store.write() as w:
+            agent = await w.agent(agent_id)
+            if agent is None or agent.ref.org_id == PLATFORM.org_id:
+                raise not_found("agent", agent_id)
+            return await credit_wallet(w, agent.ref, amount, op)
+
+    @action(Action.WALLETS_READ)
+    async def show(self, op: Operator, agent_id: str | None = None) -> list[AgentWallets]:
+        """Balances of one agent, or of every agent."""
+        reads = self.store.read
+        agents = [a for a in await reads.agents() if a.ref.org_id != PLATFORM.org_id]
+        if agent_id is not None:
+            agents = [a for a in agents if a.ref.agent_id == agent_id]
+            if not agents:
+                raise not_found("agent", agent_id)
+        return [AgentWallets(agent, await reads.wallets(agent.ref)) for agent in agents]

@@ -1,0 +1,313 @@
+"""The ports of the store: what the gate, the control plane and the views may ask of storage.
+
+The SQLite adapter (`fiduciary.store.sqlite`) implements them today; a PostgreSQL adapter will
+implement the same protocols. Callers depend on these protocols only, never on an adapter, and
+only `fiduciary.runtime` constructs one.
+
+- `Reads`: every query; tenant data is always read with its org and project.
+- `WriteTx`: one write transaction; it reads what it is about to change, and every state change
+  goes through a method that appends its audit entry in the same transaction.
+- `Store`: the clock, the reads, and `write()` that opens a write transaction (commits on a
+  normal exit, rolls back on any exception). Adapters raise only `StoreError` and its children.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import Any, Protocol
+
+from fiduciary.audit.chain import AuditEntry
+from fiduciary.domain.clock import Clock
+from fiduciary.domain.intents import AgentRef, PaymentIntent
+from fiduciary.domain.money import Money
+from fiduciary.domain.records import (
+    AgentRow,
+    ApprovalRow,
+    ClosedMandateRow,
+    InjectionConfigRow,
+    KillSwitchRow,
+    OpenMandateRow,
+    OperatorRow,
+    PolicyRow,
+    TaintRow,
+    TransactionRow,
+)
+from fiduciary.domain.states import TxState
+from fiduciary.mandates.keys import Ed25519Signer, KeyPurpose, SealedKey
+from fiduciary.wallets import Wallet
+
+
+class KeyReads(Protocol):
+    """What signing needs to read: an org's sealed keys, newest first."""
+
+    async def sealed_keys(self, org_id: str, purpose: KeyPurpose) -> list[SealedKey]: ...
+
+
+class SignerSource(Protocol):
+    """Unlocks an org's signing key; the key ring implements it and the store's journal calls it."""
+
+    async def signer(self, reads: KeyReads, org_id: str, purpose: KeyPurpose) -> Ed25519Signer: ...
+
+
+class Reads(KeyReads, Protocol):
+    """Every read of the store."""
+
+    async def org_ids(self) -> list[str]: ...
+
+    async def project_exists(self, org_id: str, project_id: str) -> bool: ...
+
+    async def agent_by_token_hash(self, token_hash: str) -> AgentRow | None:
+        """The enabled agent a token belongs to; a disabled agent's token finds nothing."""
+        ...
+
+    async def agent(self, agent_id: str) -> AgentRow | None: ...
+
+    async def agents(self, *, org_id: str | None = None, project_id: str | None = None) -> list[AgentRow]:
+        """Every agent, or those of one org or project, oldest first."""
+        ...
+
+    async def projects(self) -> list[tuple[str, str, str]]:
+        """Every (org_id, project_id, name), oldest first."""
+        ...
+
+    async def operator_by_token_hash(self, token_hash: str) -> OperatorRow | None: ...
+
+    async def operator(self, operator_id: str) -> OperatorRow | None: ...
+
+    async def operators(self) -> list[OperatorRow]: ...
+
+    async def public_keys(self, org_id: str, purpose: KeyPurpose) -> dict[str, bytes]: ...
+
+    async def wallet(self, caller: AgentRef, currency: str) -> Wallet | None: ...
+
+    async def wallets(self, caller: AgentRef) -> list[Wallet]: ...
+
+    async def ledger_sums(self, caller: AgentRef, currency: str) -> dict[str, int]:
+        """Total of each ledger kind for one wallet: what `replay` and tests reconcile against."""
+        ...
+
+    async def transaction_ledger(self, org_id: str, project_id: str, transaction_id: str) -> dict[str, int]:
+        """Total of each ledger kind written for one transaction."""
+        ...
+
+    async def transaction(self, org_id: str, project_id: str, transaction_id: str) -> TransactionRow | None: ...
+
+    async def transaction_by_id(self, transaction_id: str) -> TransactionRow | None:
+        """Control-plane lookup by id alone (operators see every tenant they administer)."""
+        ...
+
+    async def agent_transaction(self, caller: AgentRef, transaction_id: str) -> TransactionRow | None: ...
+
+    async def transaction_by_key(self, caller: AgentRef, idempotency_key: str) -> TransactionRow | None: ...
+
+    async def list_transactions(
+        self, caller: AgentRef, *, limit: int, before: str | None = None, state: str | None = None
+    ) -> list[TransactionRow]: ...
+
+    async def transactions(
+        self,
+        *,
+        limit: int,
+        org_id: str | None = None,
+        agent_id: str | None = None,
+        state: str | None = None,
+        before: str | None = None,
+    ) -> list[TransactionRow]:
+        """Operator listing across tenants, newest first; `before` is a transaction id cursor."""
+        ...
+
+    async def in_flight(self) -> list[TransactionRow]:
+        """Transactions that may hold or move money and must be resumed after a restart."""
+        ...
+
+    async def spent_since(self, caller: AgentRef, currency: str, since: datetime, tools: Sequence[str]) -> int:
+        """Minor units of `tools` this agent has in flight or settled since `since`."""
+        ...
+
+    async def refunded_total(self, org_id: str, project_id: str, original_transaction_id: str) -> int:
+        """Minor units already refunded (or being refunded) against a charge."""
+        ...
+
+    async def open_mandates(self, caller: AgentRef) -> list[OpenMandateRow]: ...
+
+    async def open_mandate(self, org_id: str, project_id: str, mandate_id: str) -> OpenMandateRow | None: ...
+
+    async def open_mandate_by_id(self, mandate_id: str) -> OpenMandateRow | None:
+        """Control-plane lookup of an open mandate by its id alone."""
+        ...
+
+    async def closed_mandate(self, org_id: str, project_id: str, transaction_id: str) -> ClosedMandateRow | None: ...
+
+    async def approval(self, approval_id: str) -> ApprovalRow | None: ...
+
+    async def approvals(self, *, status: str | None = "pending", limit: int = 100) -> list[ApprovalRow]: ...
+
+    async def active_policy(self, org_id: str, project_id: str) -> PolicyRow | None: ...
+
+    async def active_kill_switch(self, caller: AgentRef) -> KillSwitchRow | None:
+        """The first unlifted kill switch covering this agent, its project, its org or the platform."""
+        ...
+
+    async def kill_switches(self, *, active: bool = True) -> list[KillSwitchRow]:
+        """Kill switches, oldest first; by default only those not lifted."""
+        ...
+
+    async def injection_config(self, org_id: str) -> InjectionConfigRow | None: ...
+
+    async def active_taints(self, caller: AgentRef) -> list[TaintRow]: ...
+
+    async def audit_head(self, org_id: str) -> tuple[int, bytes] | None: ...
+
+    async def audit_page(self, org_id: str, *, after_seq: int, limit: int) -> list[AuditEntry]: ...
+
+    async def audit_by_ref(self, ref: str) -> list[AuditEntry]: ...
+
+    async def audit_by_subject_anywhere(self, subject: str) -> list[AuditEntry]:
+        """Control-plane lookup: the entries about `subject` in every org's chain (bounded)."""
+        ...
+
+    async def audit_by_subject(self, org_id: str, subject: str) -> list[AuditEntry]: ...
+
+
+class WriteTx(Reads, Protocol):
+    """One write transaction. `now` is fixed for the whole transaction."""
+
+    @property
+    def now(self) -> datetime: ...
+
+    async def audit(
+        self,
+        org_id: str,
+        project_id: str | None,
+        *,
+        actor: str,
+        type: str,
+        subject: str | None = None,
+        ref: str | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> AuditEntry:
+        """Append one signed entry to the org's chain, in this transaction."""
+        ...
+
+    async def commit_pii(self, org_id: str, value: str) -> str:
+        """Store a personal value in the erasable side table; return the commitment for the chain."""
+        ...
+
+    async def insert_org(self, org_id: str, name: str) -> None: ...
+
+    async def insert_project(self, org_id: str, project_id: str, name: str) -> None: ...
+
+    async def insert_key(self, org_id: str, key: SealedKey) -> None: ...
+
+    async def insert_agent(self, ref: AgentRef, *, name: str, token_hash: str) -> None: ...
+
+    async def update_agent_token(self, ref: AgentRef, *, token_hash: str) -> None: ...
+
+    async def disable_agent(self, ref: AgentRef, *, by: str) -> bool:
+        """Disable an agent for good; its token stops working. False if it already was."""
+        ...
+
+    async def insert_operator(
+        self, operator_id: str, *, name: str, role: str, token_hash: str, by: str, expires_at: datetime | None
+    ) -> None: ...
+
+    async def revoke_operator(self, operator_id: str, *, by: str) -> bool: ...
+
+    async def insert_policy(self, org_id: str, project_id: str, *, version_hash: str, source: str, by: str) -> int: ...
+
+    async def create_wallet(self, caller: AgentRef, currency: str) -> Wallet: ...
+
+    async def move_wallet(
+        self,
+        caller: AgentRef,
+        before: Wallet,
+        after: Wallet,
+        *,
+        kind: str,
+        amount: Money,
+        transaction_id: str | None,
+        closed_mandate_id: str | None,
+    ) -> None: ...
+
+    async def insert_transaction(
+        self, transaction_id: str, intent: PaymentIntent, *, reference: str, actor: str, payload: dict[str, Any]
+    ) -> TransactionRow:
+        """Persist a new transaction in `received` and audit it."""
+        ...
+
+    async def move(
+        self,
+        txn: TransactionRow,
+        target: TxState,
+        *,
+        actor: str,
+        code: str | None = None,
+        payload: dict[str, Any] | None = None,
+        **columns: str | None,
+    ) -> TransactionRow:
+        """Move `txn` to `target` (checked against the table), update columns, audit the move."""
+        ...
+
+    async def insert_open_mandate(self, caller: AgentRef, mandate_id: str, *, token: str, issued_by: str) -> None: ...
+
+    async def use_open_mandate(self, org_id: str, project_id: str, mandate_id: str, amount_minor: int) -> None: ...
+
+    async def return_open_mandate_use(self, org_id: str, project_id: str, mandate_id: str, amount_minor: int) -> None:
+        """Undo `use_open_mandate` for a payment that never moved; the CHECKs keep both counters >= 0."""
+        ...
+
+    async def replace_open_mandate_token(self, org_id: str, project_id: str, mandate_id: str, *, token: str) -> None:
+        """Store a re-signed token (a renewal) for an active mandate; its usage counters stay."""
+        ...
+
+    async def revoke_open_mandate(
+        self, org_id: str, project_id: str, mandate_id: str, *, by: str, reason: str
+    ) -> bool: ...
+
+    async def insert_closed_mandate(
+        self, txn: TransactionRow, mandate_id: str, *, parent_id: str, token: str, expires_at: datetime
+    ) -> None: ...
+
+    async def use_closed_mandate(self, org_id: str, project_id: str, mandate_id: str) -> None:
+        """Spend a closed mandate: single use, enforced by the `used_at IS NULL` guard."""
+        ...
+
+    async def insert_approval(
+        self, txn: TransactionRow, approval_id: str, *, policy_version: str, rule_id: str | None, expires_at: datetime
+    ) -> None: ...
+
+    async def decide_approval(self, approval_id: str, status: str, *, by: str, reason: str | None) -> None:
+        """Close a pending approval; a decided approval never changes again (single use)."""
+        ...
+
+    async def insert_injection_config(self, org_id: str, *, version_hash: str, source: str, by: str) -> int: ...
+
+    async def insert_taint(self, caller: AgentRef, taint_id: str, *, source: str, reference: str) -> None: ...
+
+    async def clear_taints(self, caller: AgentRef, *, by: str) -> int: ...
+
+    async def insert_kill_switch(
+        self, switch_id: str, org_id: str, *, scope: str, target: str, reason: str, by: str
+    ) -> None: ...
+
+    async def lift_kill_switches(self, *, scope: str, target: str, by: str) -> list[str]:
+        """Lift every active switch of exactly this scope and target; the ids lifted."""
+        ...
+
+
+class Store(Protocol):
+    """A store: reads outside any transaction, and write transactions one at a time."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def read(self) -> Reads: ...
+
+    def write(self) -> AbstractAsyncContextManager[WriteTx]:
+        """One write transaction: commits on normal exit, rolls back on any exception."""
+        ...
+
+    async def close(self) -> None: ...
