@@ -22,6 +22,7 @@ LAYERS = {
     "rails": 2,
     "keyring": 3,
     "settings": 3,
+    "logs": 3,
     **{name: 4 for name in ("gate", "control", "views", "terminal")},
     "runtime": 5,
     **{name: 6 for name in SURFACES},

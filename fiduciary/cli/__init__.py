@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import anyio
 
-from fiduciary import __version__
+from fiduciary import __version__, logs
 from fiduciary.cli import commands as c
 from fiduciary.cli.parser import build_parser
 from fiduciary.cli.printed import REFUSED, Printed
@@ -133,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser(__version__).parse_args(argv)
     try:
         level = log_level(default="INFO" if args.command == "serve" else "WARNING")
-        logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+        logs.configure(level)
         return run(args)
     except (FiduciaryError, ConfigError) as exc:
         return _error(exc)

@@ -194,7 +194,7 @@ def serve(settings: Settings, args: Args) -> int:
         from fiduciary.server.http import build_http_app
 
         app = build_http_app(settings, host=args.host, port=args.port)
-        uvicorn.run(app, host=args.host, port=args.port, log_level=settings.log_level.lower())
+        uvicorn.run(app, host=args.host, port=args.port, log_config=None, log_level=settings.log_level.lower())
         return 0
     if settings.agent_token is None:
         log.warning("FIDUCIARY_AGENT_TOKEN is not set: every tool call will be refused")

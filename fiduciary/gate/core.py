@@ -112,6 +112,7 @@ class Gate:
                 await self._clear_taint(w, txn)
         if txn.state in (S.AUTHORIZED, S.HELD):
             txn = await self.settlement.dispatch(txn)
+        log.debug("call %s: transaction %s is %s (%s)", reference, txn.transaction_id, txn.state, txn.code)
         return outcome_for(txn)
 
     async def _clear_taint(self, w: WriteTx, txn: TransactionRow) -> None:

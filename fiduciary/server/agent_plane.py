@@ -27,6 +27,7 @@ from fiduciary.domain.ids import Prefix, new_id
 from fiduciary.domain.intents import AgentRef
 from fiduciary.runtime import Runtime
 from fiduciary.server import handlers
+from fiduciary.server.stdio import serve_stdio
 from fiduciary.server.schemas import (
     BalanceArgs,
     BalanceResult,
@@ -198,6 +199,11 @@ class AgentPlane(MCPServer[Runtime]):
         )
         tool.parameters = spec.args.model_json_schema()  # the flat schema clients see and send
         return tool
+
+    async def run_stdio_async(self) -> None:
+        """Serve stdio, answering malformed frames with JSON-RPC errors (the SDK's reader drops them)."""
+        # The SDK's own stdio runner reaches the low-level server the same way.
+        await serve_stdio(self._lowlevel_server)
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Runtime, Any] | None = None

@@ -123,6 +123,10 @@ async def transaction(rt: Runtime, caller: AgentRef, args: s.TransactionArgs, re
 async def transactions(
     rt: Runtime, caller: AgentRef, args: s.ListTransactionsArgs, reference: str
 ) -> s.TransactionListResult:
+    if args.before is not None and await views.transaction(rt.store.read, caller, args.before) is None:
+        # A cursor is one of the caller's own transactions; anything else says nothing about other tenants.
+        await rt.gate.refuse(caller, tool="list_transactions", code=Code.NOT_FOUND, reference=reference)
+        return _refused(s.TransactionListResult, Code.NOT_FOUND, reference)
     rows = await views.transactions(rt.store.read, caller, limit=args.limit, before=args.before, state=args.state)
     next_before = rows[-1].transaction_id if len(rows) == args.limit else None
     return _ok(s.TransactionListResult, reference, transactions=[_view(t) for t in rows], next_before=next_before)

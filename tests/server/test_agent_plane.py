@@ -154,6 +154,27 @@ async def test_an_agent_cannot_read_another_agents_transaction(
         assert is_error and result["code"] == "not_found"
 
 
+async def test_a_list_cursor_from_another_tenant_is_refused_and_reveals_nothing(
+    settings: Settings, clock: FakeClock, tenant: Tenant
+) -> None:
+    from tests.conftest import make_tenant
+
+    other = await make_tenant(settings, clock)
+    async with client(settings, clock, other.agent_token, "auto") as c:
+        _, foreign = await call(c, "pay", PAY)
+    async with client(settings, clock, tenant.agent_token, "auto") as c:
+        _, own = await call(c, "pay", {**PAY, "amount": "11.00"})
+        _, page = await call(c, "list_transactions", {"before": own["transaction_id"]})
+        assert page["code"] == "ok" and page["transactions"] == []
+        for cursor in (foreign["transaction_id"], "txn_doesnotexist"):
+            is_error, result = await call(c, "list_transactions", {"before": cursor})
+            assert is_error and set(result) == {"status", "code", "message", "reference"} | {
+                "transactions",
+                "next_before",
+            }
+            assert result["code"] == "not_found" and result["transactions"] == []
+
+
 async def test_no_agent_tool_can_reach_the_control_plane(settings: Settings, clock: FakeClock, tenant: Tenant) -> None:
     async with client(settings, clock, tenant.agent_token, "auto") as c:
         names = {t.name for t in (await c.list_tools()).tools}
