@@ -27,7 +27,6 @@ from fiduciary.domain.ids import Prefix, new_id
 from fiduciary.domain.intents import AgentRef
 from fiduciary.runtime import Runtime
 from fiduciary.server import handlers
-from fiduciary.server.stdio import serve_stdio
 from fiduciary.server.schemas import (
     BalanceArgs,
     BalanceResult,
@@ -42,6 +41,7 @@ from fiduciary.server.schemas import (
     TransactionListResult,
     TransactionResult,
 )
+from fiduciary.server.stdio import serve_stdio
 
 log = logging.getLogger(__name__)
 
