@@ -6,20 +6,30 @@ what it needs from here.
 
 from __future__ import annotations
 
+import logging
+import os
+import secrets
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import anyio
+
 from fiduciary.control import Control, ControlContext
+from fiduciary.domain import limits
 from fiduciary.domain.clock import Clock, SystemClock
-from fiduciary.domain.errors import ConfigError
+from fiduciary.domain.errors import ConfigError, FiduciaryError
 from fiduciary.gate import Gate
+from fiduciary.gate.refusals import close_windows
 from fiduciary.gate.screening import ScreeningConfigs
 from fiduciary.keyring import Keyring
 from fiduciary.rails import SandboxRail
 from fiduciary.settings import Settings
 from fiduciary.store import Store
 from fiduciary.store.sqlite import SqliteStore
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,14 +40,42 @@ class Runtime:
     gate: Gate
     control: Control
 
+    async def maintain(self) -> None:
+        """One round of what a running server does on its own: take over abandoned payments,
+        expire approvals nobody decided, and summarise closed windows of unauthenticated refusals."""
+        await self.gate.sweep()
+        await self.control.approvals.sweep_expired()
+        async with self.store.write() as w:
+            await close_windows(w)
+
+
+def process_owner() -> str:
+    """Who holds a lease: this host and process, plus a random part (pids are reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+async def _maintain_forever(runtime: Runtime) -> None:
+    while True:
+        await anyio.sleep(limits.maintenance_interval_seconds)
+        try:
+            await runtime.maintain()
+        except FiduciaryError:
+            log.exception("maintenance round failed; the next one tries again")
+
 
 @asynccontextmanager
 async def open_runtime(
-    settings: Settings, *, clock: Clock | None = None, resume: bool = True, create: bool = False
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    resume: bool = True,
+    create: bool = False,
+    maintain: bool = False,
 ) -> AsyncIterator[Runtime]:
     """Open the data directory's database and rails; by default finish what a crash left in flight.
 
-    `create` (for `init` and `db migrate`) makes the database and the master key if they are missing.
+    `create` (for `init`) makes the database and the master key if they are missing; `maintain`
+    (for a server) runs `Runtime.maintain` every `limits.maintenance_interval_seconds`.
     """
     if not create and not settings.db_path.exists():
         raise ConfigError(f"no fiduciary data in {settings.home}: run `fiduciary init` first")
@@ -49,11 +87,20 @@ async def open_runtime(
     try:
         configs = ScreeningConfigs()
         rails = {"sandbox": SandboxRail(settings.sandbox_ledger, clock)}
-        gate = Gate(store, rails, signers=keyring, configs=configs, clock=clock)
+        gate = Gate(store, rails, signers=keyring, configs=configs, clock=clock, owner=process_owner())
         control = Control(ControlContext(store=store, gate=gate, keyring=keyring, clock=clock))
+        runtime = Runtime(settings, store, keyring, gate, control)
         if resume:
             await gate.resume()
             await control.approvals.sweep_expired()
-        yield Runtime(settings, store, keyring, gate, control)
+        if not maintain:
+            yield runtime
+            return
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_maintain_forever, runtime)
+            try:
+                yield runtime
+            finally:
+                tg.cancel_scope.cancel()
     finally:
         await store.close()

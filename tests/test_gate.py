@@ -11,6 +11,7 @@ import pytest
 
 from fiduciary import control
 from fiduciary.control import Scope
+from fiduciary.domain import limits
 from fiduciary.domain.clock import FakeClock
 from fiduciary.domain.intents import AgentRef, PaymentRequest, Tool
 from fiduciary.domain.results import Outcome, Status
@@ -211,16 +212,17 @@ class CrashBeforeSettle(Settlement):
         raise Crash
 
 
-def second_gate(rt: Runtime, settings: Settings) -> Gate:
+def second_gate(rt: Runtime, settings: Settings, owner: str = "another-process") -> Gate:
     """Another gate on the same store, as another process would run."""
     rails = {"sandbox": SandboxRail(settings.sandbox_ledger, rt.store.clock)}
-    return Gate(rt.store, rails, signers=rt.keyring, configs=ScreeningConfigs(), clock=rt.store.clock)
+    return Gate(rt.store, rails, signers=rt.keyring, configs=ScreeningConfigs(), clock=rt.store.clock, owner=owner)
 
 
 async def crash_mid_payment(rt: Runtime, tenant: control.Tenant, cls: type[Settlement], settings: Settings) -> None:
     """Pay 50.00 USD through a second gate on the same store whose process dies at the chosen point."""
-    gate = second_gate(rt, settings)
-    gate.settlement = cls(rt.store, {"sandbox": SandboxRail(settings.sandbox_ledger, rt.store.clock)}, rail="sandbox")
+    gate = second_gate(rt, settings, owner="crashed-process")
+    rails = {"sandbox": SandboxRail(settings.sandbox_ledger, rt.store.clock)}
+    gate.settlement = cls(rt.store, rails, rail="sandbox", owner=gate.owner)
     request = PaymentRequest(tool=Tool.PAY, purpose="p", amount="50.00", currency="USD", counterparty="acct:x")
     with pytest.raises(Crash):
         await gate.request(caller(tenant), request, reference="ref_t")
@@ -249,10 +251,11 @@ async def test_after_a_crash_before_dispatch_resume_pays_exactly_once(
 
 
 async def test_after_a_crash_between_rail_and_settlement_reconcile_never_pays_twice(
-    runtime: Runtime, tenant: control.Tenant, settings: Settings
+    runtime: Runtime, tenant: control.Tenant, settings: Settings, clock: FakeClock
 ) -> None:
     await crash_mid_payment(runtime, tenant, CrashBeforeSettle, settings)
     assert len(rail_lines(settings)) == 1, "the rail was paid before the crash"
+    clock.advance(seconds=limits.dispatch_lease_seconds + 1)
     outcomes = await runtime.gate.resume()
     assert [o.status for o in outcomes] == [Status.EXECUTED]
     assert len(rail_lines(settings)) == 1, "reconciliation found the payment instead of sending it again"
@@ -387,9 +390,10 @@ async def test_bad_input_is_refused_with_a_code_and_an_audit_entry(runtime: Runt
 
 
 async def test_two_processes_resuming_the_same_payment_settle_it_once(
-    runtime: Runtime, tenant: control.Tenant, settings: Settings
+    runtime: Runtime, tenant: control.Tenant, settings: Settings, clock: FakeClock
 ) -> None:
     await crash_mid_payment(runtime, tenant, CrashBeforeSettle, settings)
+    clock.advance(seconds=limits.dispatch_lease_seconds + 1)
     other = second_gate(runtime, settings)
     results: list[list[Outcome]] = []
 
@@ -422,7 +426,13 @@ async def test_a_rail_that_never_answers_leaves_the_hold_and_the_payment_is_reco
     runtime: Runtime, tenant: control.Tenant, settings: Settings
 ) -> None:
     gate = second_gate(runtime, settings)
-    gate.settlement = Settlement(runtime.store, {"sandbox": SilentRail()}, rail="sandbox", rail_timeout_seconds=0.05)  # type: ignore[dict-item]
+    gate.settlement = Settlement(
+        runtime.store,
+        {"sandbox": SilentRail()},  # type: ignore[dict-item]
+        rail="sandbox",
+        owner=gate.owner,
+        rail_timeout_seconds=0.05,
+    )
     request = PaymentRequest(tool=Tool.PAY, purpose="p", amount="50.00", currency="USD", counterparty="acct:x")
     outcome = await gate.request(caller(tenant), request, reference="ref_t")
     assert (outcome.status, outcome.code.value, outcome.state) == (Status.UNKNOWN, "outcome_unknown", TxState.UNKNOWN)
@@ -456,3 +466,44 @@ async def test_a_payment_the_rail_refused_does_not_use_up_the_mandate(settings: 
         assert (await pay(rt, tenant, "10.00")).status is Status.EXECUTED
         mandate = (await rt.store.read.open_mandates(caller(tenant)))[0]
         assert (mandate.uses, mandate.used_minor) == (1, 1_000)
+
+
+async def test_a_running_server_takes_over_a_payment_whose_process_died_mid_dispatch_once_its_lease_runs_out(
+    runtime: Runtime, tenant: control.Tenant, settings: Settings, clock: FakeClock
+) -> None:
+    await crash_mid_payment(runtime, tenant, CrashBeforeSettle, settings)
+    txn = (await runtime.store.read.transactions(limit=1))[0]
+    assert (txn.state, txn.lease_owner) == (TxState.DISPATCHING, "crashed-process")
+    assert await runtime.gate.sweep() == [], "a live lease and a recent move: the other process may still be working"
+    clock.advance(seconds=limits.dispatch_lease_seconds + 1)
+    await runtime.maintain()
+    await runtime.maintain()
+    settled = await runtime.store.read.transaction_by_id(txn.transaction_id)
+    assert settled is not None and (settled.state, settled.lease_owner) == (TxState.SETTLED, None)
+    assert len(rail_lines(settings)) == 1, "the rail was asked about the key, never paid again"
+    entries = await runtime.store.read.audit_by_subject(tenant.org_id, txn.transaction_id)
+    assert [e.body.type for e in entries].count("transaction.taken_over") == 1
+    assert await available(runtime, tenant) == (95_000, 0)
+    await chain_ok(runtime)
+
+
+async def test_an_unknown_outcome_is_reconciled_by_the_periodic_sweep_once_it_has_rested(
+    runtime: Runtime, tenant: control.Tenant, settings: Settings, clock: FakeClock
+) -> None:
+    gate = second_gate(runtime, settings)
+    gate.settlement = Settlement(
+        runtime.store,
+        {"sandbox": SilentRail()},  # type: ignore[dict-item]
+        rail="sandbox",
+        owner=gate.owner,
+        rail_timeout_seconds=0.05,
+    )
+    request = PaymentRequest(tool=Tool.PAY, purpose="p", amount="20.00", currency="USD", counterparty="acct:x")
+    outcome = await gate.request(caller(tenant), request, reference="ref_t")
+    assert outcome.state is TxState.UNKNOWN
+    assert await runtime.gate.sweep() == [], "it has not rested long enough"
+    clock.advance(seconds=limits.in_flight_idle_seconds)
+    await runtime.maintain()
+    txn = await runtime.store.read.transaction_by_id(outcome.transaction_id or "")
+    assert txn is not None and txn.state is TxState.SETTLED
+    assert len(rail_lines(settings)) == 1

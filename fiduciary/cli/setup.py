@@ -198,5 +198,5 @@ def serve(settings: Settings, args: Args) -> int:
         return 0
     if settings.agent_token is None:
         log.warning("FIDUCIARY_AGENT_TOKEN is not set: every tool call will be refused")
-    AgentPlane(lambda: open_runtime(settings), agent_token=settings.agent_token).run("stdio")
+    AgentPlane(lambda: open_runtime(settings, maintain=True), agent_token=settings.agent_token).run("stdio")
     return 0

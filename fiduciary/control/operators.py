@@ -64,7 +64,7 @@ async def insert_operator(
 class Operators(Part):
     """Who may act on the control plane."""
 
-    async def authenticate(self, token: str | None) -> Operator:
+    async def authenticate(self, token: str | None, *, source: str = "cli") -> Operator:
         """The operator a token belongs to; anything else is refused and audited.
 
         An agent token never authenticates here, whatever it is: the two kinds live apart.

@@ -39,6 +39,11 @@ id_random_bytes: Final = 16
 operator_token_days_max: Final = 3650
 """Longest lifetime an operator token may be given; a token without an expiry lives until revoked."""
 
+# Unauthenticated refusals, counted per source and minute.
+refusal_sources_max: Final = 1_000
+"""Distinct sources counted apart; past this, further sources share one bucket."""
+refusal_source_chars_max: Final = 64
+
 # Mandates.
 mandate_ttl_seconds: Final = 300
 """Lifetime of a closed mandate: long enough to dispatch, short enough to be useless if stolen."""
@@ -71,6 +76,12 @@ audit_verify_batch_rows: Final = 1_000
 audit_show_entries_max: Final = 1_000
 """Most entries `audit show` prints for one id."""
 resume_transactions_max: Final = 10_000
+dispatch_lease_seconds: Final = 60
+"""How long a process's claim on an in-flight payment holds: longer than a rail call and its lookup."""
+in_flight_idle_seconds: Final = 60
+"""A running server takes over an in-flight payment nobody moved for this long and nobody holds."""
+maintenance_interval_seconds: Final = 30
+"""How often a running server sweeps: abandoned payments, expired approvals, closed refusal windows."""
 
 # Injection screening.
 injection_text_chars_max: Final = 100_000

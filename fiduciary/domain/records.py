@@ -67,6 +67,10 @@ class TransactionRow:
     updated_at: str
     rail_note: str | None = None
     """Free text the rail returned, kept only if screening found it clean."""
+    lease_owner: str | None = None
+    """The process working on this transaction while it is in flight."""
+    lease_until: str | None = None
+    """Until when that process's claim holds; after it, another process may take the work over."""
 
     @property
     def caller(self) -> AgentRef:
@@ -194,3 +198,15 @@ class KillSwitchRow:
     pulled_at: str
     lifted_by: str | None
     lifted_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RefusalWindow:
+    """Unauthenticated refusals from one source in one minute: the first is in the chain, the rest counted."""
+
+    org_id: str
+    source: str
+    kind: str
+    window_start: str
+    first_ref: str
+    count: int

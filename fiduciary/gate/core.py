@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from fiduciary.domain import limits
@@ -26,6 +27,7 @@ from fiduciary.domain.states import TxState
 from fiduciary.gate.authorize import Authorizer
 from fiduciary.gate.outcomes import agent_actor, outcome_for, refusal
 from fiduciary.gate.parse import prepare, refundable
+from fiduciary.gate.refusals import record_unauthenticated
 from fiduciary.gate.screening import Screening, ScreeningConfigs, screen
 from fiduciary.gate.settle import Settlement
 from fiduciary.policies import PolicyInput
@@ -48,31 +50,34 @@ class Gate:
         signers: SignerSource,
         configs: ScreeningConfigs,
         clock: Clock,
+        owner: str,
         rail: str = "sandbox",
     ) -> None:
         self.store = store
         self.clock = clock
         self.configs = configs
+        self.owner = owner
         self.authorizer = Authorizer(signers)
-        self.settlement = Settlement(store, rails, rail=rail, configs=configs)
+        self.settlement = Settlement(store, rails, rail=rail, owner=owner, configs=configs)
 
     # Submission.
 
-    async def authenticate(self, token: str | None, *, tool: str, reference: str) -> AgentRef | None:
-        """The agent a bearer token belongs to; an unknown token is refused and audited."""
+    async def authenticate(self, token: str | None, *, tool: str, reference: str, source: str) -> AgentRef | None:
+        """The agent a bearer token belongs to; an unknown token is refused and audited (counted per source)."""
         if token and len(token) <= limits.token_chars_max:
             row = await self.store.read.agent_by_token_hash(token_hash(token))
             if row is not None:
                 return row.ref
         async with self.store.write() as w:
             if await w.project_exists(PLATFORM.org_id, PLATFORM.project_id):
-                await self.audit_refusal(
+                await record_unauthenticated(
                     w,
-                    PLATFORM,
-                    tool=tool,
-                    code=Code.UNAUTHENTICATED,
+                    source=source,
+                    kind="agent_token",
                     reference=reference,
-                    detail={"token_present": bool(token)},
+                    actor=agent_actor(PLATFORM),
+                    type="call.refused",
+                    payload={"tool": tool, "code": Code.UNAUTHENTICATED.value, "token_present": bool(token)},
                 )
         return None
 
@@ -199,14 +204,43 @@ class Gate:
     # Recovery.
 
     async def resume(self) -> list[Outcome]:
-        """Finish or roll back every transaction a crash left in flight. Never pays twice."""
+        """At start-up: finish or roll back what a crash left in flight. Never pays twice."""
+        return await self.sweep(idle_seconds=0)
+
+    async def sweep(self, *, idle_seconds: int = limits.in_flight_idle_seconds) -> list[Outcome]:
+        """Take over in-flight transactions that no live process holds and nobody moved for a while.
+
+        A process that died mid-dispatch (a killed `approvals approve`, a crashed server) leaves its
+        lease to run out; then exactly one process takes the lease and finishes the work, asking the
+        rail about the idempotency key before anything is sent again.
+        """
+        now = self.clock.now()
         outcomes = []
-        for txn in await self.store.read.in_flight():
+        for txn in await self.store.read.abandoned(now=now, idle_since=now - timedelta(seconds=idle_seconds)):
             try:
+                if not await self._take_over(txn):
+                    continue
                 outcomes.append(outcome_for(await self._resume_one(txn)))
             except ConflictError:
                 log.info("transaction %s moved while resuming", txn.transaction_id)
         return outcomes
+
+    async def _take_over(self, txn: TransactionRow) -> bool:
+        async with self.store.write() as w:
+            until = w.now + timedelta(seconds=limits.dispatch_lease_seconds)
+            if not await w.take_lease(txn, owner=self.owner, until=until):
+                return False  # another process holds it, or it moved on
+            if txn.lease_owner is not None and txn.lease_owner != self.owner:
+                await w.audit(
+                    txn.org_id,
+                    txn.project_id,
+                    actor="system",
+                    type="transaction.taken_over",
+                    subject=txn.transaction_id,
+                    ref=txn.reference,
+                    payload={"state": txn.state.value, "lease_expired_at": txn.lease_until},
+                )
+        return True
 
     async def _resume_one(self, txn: TransactionRow) -> TransactionRow:
         if txn.state is S.APPROVED:

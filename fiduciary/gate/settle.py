@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import anyio
 
 from fiduciary.domain import limits
-from fiduciary.domain.clock import parse_iso
+from fiduciary.domain.clock import iso, parse_iso
 from fiduciary.domain.codes import Code
 from fiduciary.domain.errors import MandateError, RailRejected, RailTimeout
 from fiduciary.domain.intents import OUTFLOWS
@@ -30,6 +31,7 @@ from fiduciary.wallets import capture, credit, release
 log = logging.getLogger(__name__)
 
 S = TxState
+_NO_LEASE: dict[str, str | None] = {"lease_owner": None, "lease_until": None}
 
 
 class Settlement:
@@ -41,12 +43,14 @@ class Settlement:
         rails: Mapping[str, Rail],
         *,
         rail: str,
+        owner: str,
         configs: ScreeningConfigs | None = None,
         rail_timeout_seconds: float = limits.rail_timeout_ms / 1000,
     ) -> None:
         assert rail in rails, "the default rail must be configured"
         assert 0 < rail_timeout_seconds <= limits.rail_timeout_ms / 1000, "rail waits are bounded"
         self._rail_timeout = rail_timeout_seconds
+        self.owner = owner
         self.store = store
         self._rails = rails
         self._rail_name = rail
@@ -65,8 +69,13 @@ class Settlement:
                 return await self.roll_back(w, fresh, code=code, actor="system", detail={"cause": cause})
             assert fresh.closed_mandate_id is not None
             await w.use_closed_mandate(fresh.org_id, fresh.project_id, fresh.closed_mandate_id)
+            # The lease tells every other process that this one is at the rail with it.
+            lease = {
+                "lease_owner": self.owner,
+                "lease_until": iso(w.now + timedelta(seconds=limits.dispatch_lease_seconds)),
+            }
             txn = await w.move(
-                fresh, S.DISPATCHING, actor="system", rail=self._rail_name, payload={"rail": self._rail_name}
+                fresh, S.DISPATCHING, actor="system", rail=self._rail_name, payload={"rail": self._rail_name}, **lease
             )
         return await self._call_rail(txn)
 
@@ -138,7 +147,10 @@ class Settlement:
             if fresh.state is S.UNKNOWN:
                 return fresh
             detail = {"receipt_mismatch": receipt is not None}
-            return await w.move(fresh, S.UNKNOWN, actor="system", code=Code.OUTCOME_UNKNOWN, payload=detail)
+            # Unknown rests without a lease: the next sweep of any process reconciles it.
+            return await w.move(
+                fresh, S.UNKNOWN, actor="system", code=Code.OUTCOME_UNKNOWN, payload=detail, **_NO_LEASE
+            )
 
     async def _settle(self, w: WriteTx, txn: TransactionRow, receipt: RailReceipt) -> TransactionRow:
         caller = txn.caller
@@ -179,10 +191,13 @@ class Settlement:
             payload=payload | {"note_shown": note is not None},
             rail_reference=receipt.rail_reference,
             rail_note=note,
+            **_NO_LEASE,
         )
 
     async def _fail(self, w: WriteTx, txn: TransactionRow, *, rail_code: str) -> TransactionRow:
-        txn = await w.move(txn, S.FAILED, actor="system", code=Code.RAIL_REJECTED, payload={"rail_code": rail_code})
+        txn = await w.move(
+            txn, S.FAILED, actor="system", code=Code.RAIL_REJECTED, payload={"rail_code": rail_code}, **_NO_LEASE
+        )
         await self._return_mandate_use(w, txn)
         if txn.tool not in OUTFLOWS:
             return txn

@@ -220,7 +220,7 @@ class AgentPlane(MCPServer[Runtime]):
         if access is not None and claims and {"org_id", "project_id"} <= claims.keys():
             return AgentRef(str(claims["org_id"]), str(claims["project_id"]), access.client_id)
         token = access.token if access is not None else self._agent_token
-        return await runtime.gate.authenticate(token, tool=tool, reference=reference)
+        return await runtime.gate.authenticate(token, tool=tool, reference=reference, source="stdio")
 
     async def _run(self, spec: ToolSpec, arguments: dict[str, Any], ctx: Context[Runtime, Any]) -> CallToolResult:
         runtime: Runtime = ctx.request_context.lifespan_context

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fiduciary.domain import limits
 from fiduciary.domain.ids import Prefix, new_id
@@ -23,6 +26,22 @@ from fiduciary.server.agent_plane import AgentPlane
 from fiduciary.settings import Settings
 
 AGENT_SCOPE = "agent"
+
+_client: ContextVar[str] = ContextVar("fiduciary_http_client", default="http:unknown")
+"""The peer address of the request being served: the source unauthenticated refusals are counted by."""
+
+
+class _RecordClient:
+    """ASGI middleware: remember the peer address for the token check further in."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            client = scope.get("client")
+            _client.set(f"http:{client[0]}" if client else "http:unknown")
+        await self._app(scope, receive, send)
 
 
 class _Shared:
@@ -47,7 +66,8 @@ class AgentTokenVerifier:
         self._shared = shared
 
     async def verify_token(self, token: str) -> AccessToken | None:
-        caller = await self._shared.get().gate.authenticate(token, tool="http", reference=new_id(Prefix.REFERENCE))
+        gate = self._shared.get().gate
+        caller = await gate.authenticate(token, tool="http", reference=new_id(Prefix.REFERENCE), source=_client.get())
         if caller is None:
             return None
         claims = {"org_id": caller.org_id, "project_id": caller.project_id}
@@ -81,7 +101,7 @@ def build_http_app(settings: Settings, *, host: str, port: int) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_runtime(settings) as runtime:
+        async with open_runtime(settings, maintain=True) as runtime:
             shared.runtime = runtime
             async with plane.session_manager.run():
                 yield
@@ -95,4 +115,4 @@ def build_http_app(settings: Settings, *, host: str, port: int) -> Starlette:
         Route("/sse", sse_app),
         Route("/messages/", sse_app),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(_RecordClient)])

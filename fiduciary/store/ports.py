@@ -31,6 +31,7 @@ from fiduciary.domain.records import (
     OpenMandateRow,
     OperatorRow,
     PolicyRow,
+    RefusalWindow,
     TaintRow,
     TransactionRow,
 )
@@ -118,8 +119,8 @@ class Reads(KeyReads, Protocol):
         """Operator listing across tenants, newest first; `before` is a transaction id cursor."""
         ...
 
-    async def in_flight(self) -> list[TransactionRow]:
-        """Transactions that may hold or move money and must be resumed after a restart."""
+    async def abandoned(self, *, now: datetime, idle_since: datetime) -> list[TransactionRow]:
+        """In-flight transactions nobody holds a live lease on and nobody moved since `idle_since`."""
         ...
 
     async def spent_since(self, caller: AgentRef, currency: str, since: datetime, tools: Sequence[str]) -> int:
@@ -158,6 +159,14 @@ class Reads(KeyReads, Protocol):
 
     async def active_taints(self, caller: AgentRef) -> list[TaintRow]: ...
 
+    async def refusal_window(self, org_id: str, source: str, kind: str) -> RefusalWindow | None: ...
+
+    async def refusal_windows_before(self, window_start: str) -> list[RefusalWindow]:
+        """Windows that closed before `window_start` (oldest first, bounded)."""
+        ...
+
+    async def refusal_sources(self, org_id: str) -> int: ...
+
     async def audit_head(self, org_id: str) -> tuple[int, bytes] | None: ...
 
     async def audit_page(self, org_id: str, *, after_seq: int, limit: int) -> list[AuditEntry]: ...
@@ -174,8 +183,7 @@ class Reads(KeyReads, Protocol):
 class WriteTx(Reads, Protocol):
     """One write transaction. `now` is fixed for the whole transaction."""
 
-    @property
-    def now(self) -> datetime: ...
+    now: datetime
 
     async def audit(
         self,
@@ -266,6 +274,10 @@ class WriteTx(Reads, Protocol):
         self, org_id: str, project_id: str, mandate_id: str, *, by: str, reason: str
     ) -> bool: ...
 
+    async def take_lease(self, txn: TransactionRow, *, owner: str, until: datetime) -> bool:
+        """Claim an in-flight transaction for `owner` unless another process holds a live lease on it."""
+        ...
+
     async def insert_closed_mandate(
         self, txn: TransactionRow, mandate_id: str, *, parent_id: str, token: str, expires_at: datetime
     ) -> None: ...
@@ -287,6 +299,14 @@ class WriteTx(Reads, Protocol):
     async def insert_taint(self, caller: AgentRef, taint_id: str, *, source: str, reference: str) -> None: ...
 
     async def clear_taints(self, caller: AgentRef, *, by: str) -> int: ...
+
+    async def open_refusal_window(self, window: RefusalWindow) -> None:
+        """Start (or restart) a source's window with its first refusal."""
+        ...
+
+    async def count_refusal(self, org_id: str, source: str, kind: str) -> None: ...
+
+    async def close_refusal_window(self, window: RefusalWindow) -> None: ...
 
     async def insert_kill_switch(
         self, switch_id: str, org_id: str, *, scope: str, target: str, reason: str, by: str

@@ -137,8 +137,40 @@ async def test_a_wrong_or_missing_token_is_refused_and_audited(
         _, again = await call(c, "get_balance", {})
         assert again["code"] == "unauthenticated"
     assert rows(settings, "SELECT COUNT(*) FROM transactions") == [(0,)]
-    refusals = rows(settings, "SELECT org_id, type FROM audit WHERE type = 'call.refused'")
-    assert refusals == [("org_platform", "call.refused")] * 2
+    refusals = rows(
+        settings, "SELECT org_id, type, json_extract(payload, '$.source') FROM audit WHERE type = 'call.refused'"
+    )
+    assert refusals == [("org_platform", "call.refused", "stdio")], "the second in the same minute is counted"
+    assert rows(settings, "SELECT source, kind, count FROM refusal_windows") == [("stdio", "agent_token", 2)]
+
+
+async def test_a_flood_of_unknown_tokens_grows_the_chain_by_two_entries_a_minute_and_loses_no_count(
+    settings: Settings, clock: FakeClock, tenant: Tenant
+) -> None:
+    def platform_entries() -> int:
+        return int(rows(settings, "SELECT COUNT(*) FROM audit WHERE org_id = 'org_platform'")[0][0])
+
+    before = platform_entries()
+    async with client(settings, clock, "fid_agent_guess", "auto") as c:
+        for _ in range(60):
+            assert (await call(c, "get_balance", {}))[1]["code"] == "unauthenticated"
+        assert platform_entries() == before + 1
+        clock.advance(seconds=60)
+        for _ in range(30):
+            await call(c, "get_balance", {})
+    assert platform_entries() == before + 3
+    summary = rows(settings, "SELECT payload FROM audit WHERE type = 'call.refused_repeated'")
+    assert [json.loads(p)["count"] for (p,) in summary] == [59]
+
+    clock.advance(seconds=60)
+    async with open_runtime(settings, clock=clock) as rt:
+        await rt.maintain()
+    counts = [
+        json.loads(p)["count"]
+        for (p,) in rows(settings, "SELECT payload FROM audit WHERE type = 'call.refused_repeated'")
+    ]
+    assert counts == [59, 29], "the sweep closes the last window too"
+    assert rows(settings, "SELECT COUNT(*) FROM refusal_windows") == [(0,)]
 
 
 async def test_an_agent_cannot_read_another_agents_transaction(
@@ -209,6 +241,7 @@ async def test_an_internal_failure_reaches_the_model_only_as_a_code_and_referenc
                 signers=rt.keyring,
                 configs=ScreeningConfigs(),
                 clock=rt.store.clock,
+                owner="exploding",
             )
             yield replace(rt, gate=gate)
 

@@ -28,6 +28,7 @@ from fiduciary.domain.records import (
     OpenMandateRow,
     OperatorRow,
     PolicyRow,
+    RefusalWindow,
     TaintRow,
     TransactionRow,
 )
@@ -220,11 +221,14 @@ class Queries:
         sql += " ORDER BY created_at DESC, transaction_id DESC LIMIT ?"
         return [TransactionRow.from_row(row) for row in await self._all(sql, [*params, limit])]
 
-    async def in_flight(self) -> list[TransactionRow]:
-        """Transactions that may hold or move money and must be resumed after a restart."""
+    async def abandoned(self, *, now: datetime, idle_since: datetime) -> list[TransactionRow]:
+        """In-flight transactions nobody holds a live lease on and nobody moved since `idle_since`."""
         states = [s.value for s in IN_FLIGHT | {TxState.APPROVED}]
-        sql = f"SELECT * FROM transactions WHERE state IN ({_marks(states)}) ORDER BY created_at LIMIT ?"  # noqa: S608
-        rows = await self._all(sql, [*states, limits.resume_transactions_max])
+        sql = (
+            f"SELECT * FROM transactions WHERE state IN ({_marks(states)}) "  # noqa: S608
+            "AND (lease_until IS NULL OR lease_until < ?) AND updated_at <= ? ORDER BY updated_at LIMIT ?"
+        )
+        rows = await self._all(sql, [*states, iso(now), iso(idle_since), limits.resume_transactions_max])
         return [TransactionRow.from_row(row) for row in rows]
 
     async def spent_since(self, caller: AgentRef, currency: str, since: datetime, tools: Sequence[str]) -> int:
@@ -321,6 +325,24 @@ class Queries:
         )
         rows = await self._all(sql, (caller.org_id, caller.project_id, caller.agent_id))
         return [TaintRow(**dict(row)) for row in rows]
+
+    # Refusals that belong to no tenant, counted per source and minute.
+
+    async def refusal_window(self, org_id: str, source: str, kind: str) -> RefusalWindow | None:
+        sql = "SELECT * FROM refusal_windows WHERE org_id = ? AND source = ? AND kind = ?"
+        row = await self._one(sql, (org_id, source, kind))
+        return None if row is None else RefusalWindow(**dict(row))
+
+    async def refusal_windows_before(self, window_start: str) -> list[RefusalWindow]:
+        """Windows that closed before `window_start` (oldest first, bounded)."""
+        sql = "SELECT * FROM refusal_windows WHERE window_start < ? ORDER BY window_start LIMIT ?"
+        rows = await self._all(sql, (window_start, limits.list_page_size_max))
+        return [RefusalWindow(**dict(row)) for row in rows]
+
+    async def refusal_sources(self, org_id: str) -> int:
+        row = await self._one("SELECT COUNT(*) AS n FROM refusal_windows WHERE org_id = ?", (org_id,))
+        assert row is not None
+        return int(row["n"])
 
     # Audit.
 

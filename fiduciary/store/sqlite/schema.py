@@ -297,10 +297,24 @@ DROP INDEX kill_switches_active;
 DROP TABLE kill_switches;
 ALTER TABLE kill_switches_v2 RENAME TO kill_switches;
 CREATE INDEX kill_switches_active ON kill_switches(org_id, target) WHERE lifted_at IS NULL;
+CREATE TABLE refusal_windows (
+    org_id        TEXT NOT NULL REFERENCES orgs(org_id),
+    source        TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    window_start  TEXT NOT NULL,
+    first_ref     TEXT NOT NULL,
+    count         INTEGER NOT NULL CHECK (count >= 1),
+    PRIMARY KEY (org_id, source, kind)
+) STRICT;
+
+ALTER TABLE transactions ADD COLUMN lease_owner TEXT;
+ALTER TABLE transactions ADD COLUMN lease_until TEXT;
+
 CREATE INDEX audit_by_subject_anywhere ON audit(subject) WHERE subject IS NOT NULL;
 CREATE INDEX kill_switches_platform ON kill_switches(scope) WHERE lifted_at IS NULL AND scope = 'platform';
 """
-"""Operators with roles and hashed tokens, agents that can be disabled, platform-wide kill switches."""
+"""Operators with roles and hashed tokens, agents that can be disabled, platform-wide kill switches,
+repeated unauthenticated refusals counted per source and minute, and leases on in-flight payments."""
 
 MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (
     ("0001_initial", INITIAL),

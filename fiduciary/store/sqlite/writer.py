@@ -21,7 +21,7 @@ from fiduciary.domain.clock import iso
 from fiduciary.domain.errors import ConflictError
 from fiduciary.domain.intents import AgentRef, PaymentIntent
 from fiduciary.domain.money import Money
-from fiduciary.domain.records import TransactionRow
+from fiduciary.domain.records import RefusalWindow, TransactionRow
 from fiduciary.domain.signing import Signer
 from fiduciary.domain.states import TxState, check_transition
 from fiduciary.mandates.keys import KeyPurpose, SealedKey
@@ -304,6 +304,8 @@ class Writer(Queries):
             "rail",
             "rail_reference",
             "rail_note",
+            "lease_owner",
+            "lease_until",
         }
         assert set(columns) <= allowed, "only workflow columns change after insert"
         sets = {"state": target.value, "code": code or txn.code, "updated_at": iso(self.now), **columns}
@@ -370,6 +372,24 @@ class Writer(Queries):
             "UPDATE open_mandates SET status = 'revoked', revoked_by = ?, revoked_at = ?, revoked_reason = ? "
             "WHERE org_id = ? AND project_id = ? AND mandate_id = ? AND status = 'active'",
             (by, iso(self.now), reason, org_id, project_id, mandate_id),
+        )
+        return changed == 1
+
+    async def take_lease(self, txn: TransactionRow, *, owner: str, until: datetime) -> bool:
+        """Claim an in-flight transaction for `owner` unless another process holds a live lease on it."""
+        changed = await self._exec(
+            "UPDATE transactions SET lease_owner = ?, lease_until = ? WHERE org_id = ? AND project_id = ? "
+            "AND transaction_id = ? AND state = ? AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?)",
+            (
+                owner,
+                iso(until),
+                txn.org_id,
+                txn.project_id,
+                txn.transaction_id,
+                txn.state.value,
+                iso(self.now),
+                owner,
+            ),
         )
         return changed == 1
 
@@ -452,6 +472,30 @@ class Writer(Queries):
             "UPDATE taints SET cleared_at = ?, cleared_by = ? WHERE org_id = ? AND project_id = ? AND agent_id = ? "
             "AND cleared_at IS NULL",
             (iso(self.now), by, caller.org_id, caller.project_id, caller.agent_id),
+        )
+
+    # Refusal windows.
+
+    async def open_refusal_window(self, window: RefusalWindow) -> None:
+        """Start (or restart) a source's window with its first refusal."""
+        await self._exec(
+            "INSERT INTO refusal_windows (org_id, source, kind, window_start, first_ref, count) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (org_id, source, kind) DO UPDATE SET "
+            "window_start = excluded.window_start, first_ref = excluded.first_ref, count = excluded.count",
+            (window.org_id, window.source, window.kind, window.window_start, window.first_ref, window.count),
+        )
+
+    async def count_refusal(self, org_id: str, source: str, kind: str) -> None:
+        changed = await self._exec(
+            "UPDATE refusal_windows SET count = count + 1 WHERE org_id = ? AND source = ? AND kind = ?",
+            (org_id, source, kind),
+        )
+        assert changed == 1, "the window was read in this transaction"
+
+    async def close_refusal_window(self, window: RefusalWindow) -> None:
+        await self._exec(
+            "DELETE FROM refusal_windows WHERE org_id = ? AND source = ? AND kind = ? AND window_start = ?",
+            (window.org_id, window.source, window.kind, window.window_start),
         )
 
     # Kill switches.
