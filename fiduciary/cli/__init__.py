@@ -26,6 +26,7 @@ from fiduciary.control import Operator
 from fiduciary.domain.errors import AccessError, ConfigError, FiduciaryError, InputError
 from fiduciary.runtime import Runtime, open_runtime
 from fiduciary.settings import Settings, load_settings, log_level
+from fiduciary.terminal import escape
 
 Handler = Callable[[Runtime, Operator, argparse.Namespace], Awaitable[Printed]]
 
@@ -99,6 +100,7 @@ def emit(printed: Printed, *, as_json: bool) -> int:
         print(json.dumps(printed.data, indent=2, ensure_ascii=True))
     elif printed.text:
         print(printed.text)
+    sys.stdout.flush()  # a closed pipe shows here, inside main's handler, not at interpreter exit
     return printed.code
 
 
@@ -125,12 +127,15 @@ def run(args: argparse.Namespace) -> int:
 
 def _error(exc: BaseException) -> int:
     message = exc.message if isinstance(exc, InputError | AccessError) else str(exc)
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {escape(message)}", file=sys.stderr)
     return REFUSED
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser(__version__).parse_args(argv)
+    try:
+        args = build_parser(__version__).parse_args(argv)
+    except BrokenPipeError:
+        return _closed_pipe()
     try:
         level = log_level(default="INFO" if args.command == "serve" else "WARNING")
         logs.configure(level)

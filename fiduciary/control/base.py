@@ -55,7 +55,7 @@ class Part:
                 actor=op.actor,
                 type="control.refused",
                 subject=op.operator_id,
-                payload={"action": action.value, "role": op.role.value, "code": code, **(detail or {})},
+                payload={"action": action.value, "role": str(op.role), "code": code, **(detail or {})},
             )
 
 

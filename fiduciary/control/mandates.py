@@ -99,10 +99,10 @@ def terms_of(spec: MandateSpec) -> OpenTerms:
 def _window(now: datetime, not_before: datetime | None, expires_at: datetime | None) -> tuple[datetime, datetime]:
     start = not_before or now
     end = expires_at or start + timedelta(days=DEFAULT_DAYS)
-    if end <= start:
-        raise _bad("the expiry must come after the not-before time")
     if end <= now:
         raise _bad("the expiry is in the past")
+    if end <= start:
+        raise _bad("the expiry must come after the not-before time")
     if end - max(start, now) > timedelta(days=limits.open_mandate_days_max):
         raise _bad(f"a mandate is valid for at most {limits.open_mandate_days_max} days; renew it to go on")
     return start, end

@@ -1,0 +1,133 @@
+"""Each role can do exactly its job and nothing more, and every refusal is on the record."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from fiduciary.control import Action, MandateSpec, Operator, Role, Scope, Tenant, may
+from fiduciary.domain.errors import AccessError, InputError
+from fiduciary.domain.intents import AgentRef, PaymentRequest, Tool
+from fiduciary.domain.money import Money
+from fiduciary.domain.results import Status
+from fiduciary.policies import default_source
+from fiduciary.runtime import Runtime
+from fiduciary.settings import Settings
+
+pytestmark = pytest.mark.anyio
+
+Call = Callable[[Runtime, Operator, Tenant], Awaitable[object]]
+
+CALLS: dict[Action, Call] = {
+    Action.OPERATORS_ADD: lambda rt, op, t: rt.control.operators.add(op, f"new-{op.role}", Role.AUDITOR),
+    Action.OPERATORS_REVOKE: lambda rt, op, t: rt.control.operators.revoke(op, "opr_nope"),
+    Action.OPERATORS_READ: lambda rt, op, t: rt.control.operators.list(op),
+    Action.AGENTS_ADD: lambda rt, op, t: rt.control.agents.add(op, f"bot-{op.role}"),
+    Action.AGENTS_ROTATE_TOKEN: lambda rt, op, t: rt.control.agents.rotate_token(op, "agt_nope"),
+    Action.AGENTS_DISABLE: lambda rt, op, t: rt.control.agents.disable(op, "agt_nope", reason="test"),
+    Action.AGENTS_READ: lambda rt, op, t: rt.control.agents.list(op),
+    Action.MANDATES_ISSUE: lambda rt, op, t: rt.control.mandates.issue(
+        op, MandateSpec(agent_id=t.agent_id, currency="USD", max_per_use="1.00", total_cap="2.00", purpose="test")
+    ),
+    Action.MANDATES_REVOKE: lambda rt, op, t: rt.control.mandates.revoke(op, "mdt_nope", reason="test"),
+    Action.MANDATES_RENEW: lambda rt, op, t: rt.control.mandates.renew(op, "mdt_nope"),
+    Action.MANDATES_READ: lambda rt, op, t: rt.control.mandates.list(op),
+    Action.WALLETS_FUND: lambda rt, op, t: rt.control.wallets.fund(op, t.agent_id, Money(100, "USD")),
+    Action.WALLETS_READ: lambda rt, op, t: rt.control.wallets.show(op),
+    Action.APPROVALS_READ: lambda rt, op, t: rt.control.approvals.list(op),
+    Action.APPROVE: lambda rt, op, t: rt.control.approvals.approve(op, "apr_nope"),
+    Action.REJECT: lambda rt, op, t: rt.control.approvals.reject(op, "apr_nope", reason="test"),
+    Action.KILL: lambda rt, op, t: rt.control.kill.pull(op, Scope.AGENT, "agt_nope", reason="test"),
+    Action.UNFREEZE: lambda rt, op, t: rt.control.kill.lift(op, Scope.AGENT, "agt_nope"),
+    Action.POLICY_APPLY: lambda rt, op, t: rt.control.config.apply_policy(op, t.org_id, t.project_id, default_source()),
+    Action.INJECTION_APPLY: lambda rt, op, t: rt.control.config.apply_injection(op, "org_nope", "threshold = 0.7\n"),
+    Action.CONFIG_READ: lambda rt, op, t: rt.control.config.injection_config(op, t.org_id),
+    Action.TRANSACTIONS_READ: lambda rt, op, t: rt.control.records.transactions(op),
+    Action.AUDIT_READ: lambda rt, op, t: rt.control.records.entries(op, t.org_id),
+    Action.AUDIT_VERIFY: lambda rt, op, t: rt.control.records.verify(op),
+    Action.DB_MIGRATE: lambda rt, op, t: rt.control.records.migrated(op),
+}
+
+
+@pytest.fixture
+async def operators(runtime: Runtime, tenant: Tenant) -> dict[Role, Operator]:
+    approver, _ = await runtime.control.operators.add(tenant.admin, "alice", Role.APPROVER)
+    auditor, _ = await runtime.control.operators.add(tenant.admin, "bob", Role.AUDITOR)
+    return {Role.ADMIN: tenant.admin, Role.APPROVER: approver, Role.AUDITOR: auditor}
+
+
+def platform_refusals(settings: Settings) -> list[dict[str, str]]:
+    with sqlite3.connect(settings.db_path) as db:
+        rows = db.execute(
+            "SELECT actor, payload FROM audit WHERE org_id = 'org_platform' AND type = 'control.refused' ORDER BY seq"
+        ).fetchall()
+    return [{"actor": actor, **json.loads(payload)} for actor, payload in rows]
+
+
+def test_every_action_is_in_the_matrix() -> None:
+    assert set(CALLS) == set(Action)
+
+
+def test_the_roles_are_admin_configures_approver_decides_auditor_reads() -> None:
+    assert all(may(Role.ADMIN, action) for action in Action)
+    assert {a for a in Action if may(Role.APPROVER, a)} == {
+        Action.APPROVALS_READ,
+        Action.APPROVE,
+        Action.REJECT,
+        Action.KILL,
+    }
+    auditor = {a for a in Action if may(Role.AUDITOR, a)}
+    assert auditor == {a for a in Action if a.value.endswith((".read", ".verify"))}
+
+
+@pytest.mark.parametrize("role", list(Role))
+async def test_each_role_can_do_exactly_its_job_and_each_refusal_is_audited(
+    runtime: Runtime, tenant: Tenant, settings: Settings, operators: dict[Role, Operator], role: Role
+) -> None:
+    op = operators[role]
+    for action, call in CALLS.items():
+        before = platform_refusals(settings)
+        if may(role, action):
+            try:
+                await call(runtime, op, tenant)
+            except InputError:
+                pass  # allowed, and refused for its input (an id that does not exist)
+            continue
+        with pytest.raises(AccessError) as refused:
+            await call(runtime, op, tenant)
+        assert refused.value.code == "forbidden", action
+        after = platform_refusals(settings)
+        assert after[len(before) :] == [
+            {"actor": op.actor, "action": action.value, "role": role.value, "code": "forbidden"}
+        ], action
+
+
+async def test_an_approver_approves_a_held_payment_and_the_chain_names_them(
+    runtime: Runtime, tenant: Tenant, operators: dict[Role, Operator]
+) -> None:
+    caller = AgentRef(tenant.org_id, tenant.project_id, tenant.agent_id)
+    request = PaymentRequest(Tool.PAY, "a laptop", "300.00", "USD", "acct:laptops")
+    held = await runtime.gate.request(caller, request, reference="ref_role")
+    assert held.status is Status.PENDING_APPROVAL and held.approval_id
+    with pytest.raises(AccessError):
+        await runtime.control.approvals.approve(operators[Role.AUDITOR], held.approval_id)
+    approved = await runtime.control.approvals.approve(operators[Role.APPROVER], held.approval_id)
+    assert approved.status is Status.EXECUTED
+    entries = await runtime.store.read.audit_by_subject(tenant.org_id, held.transaction_id or "")
+    approval = next(e for e in entries if e.body.type == "transaction.approved")
+    assert approval.body.actor == operators[Role.APPROVER].actor
+    row = await runtime.store.read.approval(held.approval_id)
+    assert row is not None and row.decided_by == operators[Role.APPROVER].operator_id
+
+
+async def test_an_approver_may_pull_the_kill_switch_but_only_an_admin_lifts_it(
+    runtime: Runtime, tenant: Tenant, operators: dict[Role, Operator]
+) -> None:
+    await runtime.control.kill.pull(operators[Role.APPROVER], Scope.AGENT, tenant.agent_id, reason="looks wrong")
+    with pytest.raises(AccessError):
+        await runtime.control.kill.lift(operators[Role.APPROVER], Scope.AGENT, tenant.agent_id)
+    lifted = await runtime.control.kill.lift(operators[Role.ADMIN], Scope.AGENT, tenant.agent_id)
+    assert len(lifted.lifted) == 1
