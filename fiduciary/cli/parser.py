@@ -112,17 +112,19 @@ def _agents(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     q.add_argument("name", help="a name, e.g. invoices-bot")
     q.add_argument("--project", metavar="PRJ", help="project to add it to (default: the only one)")
     _cmd(a, "list", "every agent")
-    _cmd(a, "show", "one agent").add_argument("agent", metavar="AGT")
-    _cmd(a, "rotate-token", "give an agent a new token; the old one stops working").add_argument("agent", metavar="AGT")
+    _cmd(a, "show", "one agent").add_argument("agent", metavar="AGT", help="agent id")
+    _cmd(a, "rotate-token", "give an agent a new token; the old one stops working").add_argument(
+        "agent", metavar="AGT", help="agent id"
+    )
     q = _cmd(a, "disable", "disable an agent for good; its token stops working")
-    q.add_argument("agent", metavar="AGT")
+    q.add_argument("agent", metavar="AGT", help="agent id")
     q.add_argument("--reason", required=True, help="why, for the audit chain")
 
 
 def _mandates(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a = _group(sub, "mandates", "open mandates: the standing authority an agent pays under")
     q = _cmd(a, "issue", "sign a new open mandate for an agent")
-    q.add_argument("--agent", required=True, metavar="AGT")
+    q.add_argument("--agent", required=True, metavar="AGT", help="the agent it authorises")
     q.add_argument("--currency", required=True, help="ISO 4217 code, e.g. USD")
     q.add_argument("--max-per-use", required=True, metavar="AMOUNT", help="most one payment may move, major units")
     q.add_argument("--total-cap", required=True, metavar="AMOUNT", help="most all payments together may move")
@@ -143,19 +145,21 @@ def _mandates(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
     q = _cmd(a, "list", "open mandates that can still authorise (or --all)")
     q.add_argument("--agent", metavar="AGT", help="only this agent's")
     q.add_argument("--all", action="store_true", help="include revoked, expired and invalid ones")
-    _cmd(a, "show", "one mandate: terms as signed, amount used and uses").add_argument("mandate", metavar="MDT")
+    _cmd(a, "show", "one mandate: terms as signed, amount used and uses").add_argument(
+        "mandate", metavar="MDT", help="mandate id"
+    )
     q = _cmd(a, "revoke", "revoke a mandate at once")
-    q.add_argument("mandate", metavar="MDT")
+    q.add_argument("mandate", metavar="MDT", help="mandate id")
     q.add_argument("--reason", required=True, help="why, for the audit chain")
     q = _cmd(a, "renew", "re-sign an active mandate with a later expiry; terms and usage stay")
-    q.add_argument("mandate", metavar="MDT")
+    q.add_argument("mandate", metavar="MDT", help="mandate id")
     q.add_argument("--expires", metavar="TIME", help="the new expiry (default: as long again as it was valid)")
 
 
 def _money(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a = _group(sub, "wallets", "agent wallets")
     q = _cmd(a, "fund", "add sandbox funds to an agent's wallet")
-    q.add_argument("--agent", required=True, metavar="AGT")
+    q.add_argument("--agent", required=True, metavar="AGT", help="the agent whose wallet to fund")
     q.add_argument("--amount", required=True, help="major units, e.g. 250.00")
     q.add_argument("--currency", required=True, help="ISO 4217 code")
     _cmd(a, "show", "balances").add_argument("--agent", metavar="AGT", help="only this agent")
@@ -163,10 +167,12 @@ def _money(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _cmd(a, "list", "payments waiting for a person").add_argument(
         "--all", action="store_true", help="include decided ones"
     )
-    _cmd(a, "show", "one approval and its payment").add_argument("approval", metavar="APR")
-    _cmd(a, "approve", "approve: checked again, then executed").add_argument("approval", metavar="APR")
+    _cmd(a, "show", "one approval and its payment").add_argument("approval", metavar="APR", help="approval id")
+    _cmd(a, "approve", "approve: checked again, then executed").add_argument(
+        "approval", metavar="APR", help="approval id"
+    )
     q = _cmd(a, "reject", "reject a held payment")
-    q.add_argument("approval", metavar="APR")
+    q.add_argument("approval", metavar="APR", help="approval id")
     q.add_argument("--reason", required=True, help="why, for the audit chain")
     a = _group(sub, "transactions", "payments in every state")
     q = _cmd(a, "list", "transactions, newest first")
@@ -177,7 +183,7 @@ def _money(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--limit", type=int, default=limits.list_page_size_default, help=f"rows, 1-{limits.list_page_size_max}"
     )
     q.add_argument("--before", metavar="TXN", help="page: what came before this transaction")
-    _cmd(a, "show", "one transaction").add_argument("transaction", metavar="TXN")
+    _cmd(a, "show", "one transaction").add_argument("transaction", metavar="TXN", help="transaction id")
 
 
 def _safety(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -193,12 +199,12 @@ def _safety(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a = _group(sub, "policy", "project policies")
     q = _cmd(a, "apply", "apply a policy file to a project (a new version; the same file changes nothing)")
     q.add_argument("file", help="policy TOML, see examples/policies/default.toml")
-    q.add_argument("--org", metavar="ORG")
-    q.add_argument("--project", metavar="PRJ")
+    q.add_argument("--org", metavar="ORG", help="the org (default: the only one)")
+    q.add_argument("--project", metavar="PRJ", help="the project (default: the only one)")
     a = _group(sub, "injection", "injection screening configuration")
     q = _cmd(a, "apply", "apply an org's screening file")
     q.add_argument("file", help="screening TOML, see examples/injection/org.toml")
-    q.add_argument("--org", metavar="ORG")
+    q.add_argument("--org", metavar="ORG", help="the org (default: the only one)")
     p = _cmd(sub, "scan", "score a text for prompt injection (exit 1 if it would be blocked)")
     p.add_argument("text", help="the text, or - to read standard input")
     p.add_argument("--org", help="apply this org's screening config (needs an operator)")
