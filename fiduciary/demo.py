@@ -8,11 +8,12 @@ step and exits 0 only if every step answered as expected.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -164,20 +165,25 @@ async def _agent_id(runtime: Runtime, op: Any) -> str:
     return agents[0].agent.ref.agent_id
 
 
-async def run_demo(*, keep: bool = False) -> int:
+async def run_demo(*, keep: bool = False, as_json: bool = False) -> int:
     home = Path(tempfile.mkdtemp(prefix="fiduciary-demo-"))
     settings = Settings(home=home / ".fiduciary", log_level="WARNING")
     try:
-        print(f"fiduciary demo: a sandbox agent in {home}\n")
+        if not as_json:
+            print(f"fiduciary demo: a sandbox agent in {home}\n")
         token, admin_token = await _setup(settings)
         walk = await _walk(settings, token, admin_token)
     finally:
         if not keep:
             shutil.rmtree(home, ignore_errors=True)
+    failed = [s.name for s in walk.steps if not s.ok]
+    if as_json:
+        steps = [asdict(s) | {"step": i + 1} for i, s in enumerate(walk.steps)]
+        print(json.dumps({"home": str(home), "kept": keep, "ok": not failed, "steps": steps}, indent=2))
+        return 1 if failed else 0
     rows = [
         (i + 1, s.name, s.call, s.status, s.code, s.detail, "yes" if s.ok else "NO") for i, s in enumerate(walk.steps)
     ]
     print(table(rows, ["#", "step", "call", "status", "code", "detail", "as expected"]))
-    failed = [s.name for s in walk.steps if not s.ok]
     print("\nEvery step answered as expected." if not failed else f"\nUnexpected answers: {', '.join(failed)}")
     return 1 if failed else 0

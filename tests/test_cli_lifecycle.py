@@ -12,6 +12,7 @@ import os
 import stat
 import sys
 from contextlib import closing
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -331,3 +332,58 @@ def test_every_subcommand_and_option_has_help() -> None:
     init = build_parser("test")._subparsers._group_actions[0].choices["init"]  # type: ignore[union-attr]
     help_text = " ".join(init.format_help().split())
     assert "(default: 1000.00)" in help_text and "(default: .mcp.json)" in help_text
+
+
+async def test_every_lifecycle_command_works_on_a_fresh_init(initialised: Initialised, tmp_path: Path) -> None:
+    setup = initialised
+    org_id, project_id = setup.value("org"), setup.value("project")
+    added = await as_json(setup, "agents", "add", "payouts-bot", "--project", project_id)
+    bot = added["agent_id"]
+    assert added["token"].startswith("fid_agent_") and added["project_id"] == project_id
+    assert (await as_json(setup, "agents", "show", bot))["name"] == "payouts-bot"
+
+    funded = await as_json(setup, "wallets", "fund", "--agent", bot, "--amount", "250.00", "--currency", "BRL")
+    # The command runs on the wall clock: its dates are relative to today.
+    soon, later = date.today() + timedelta(days=2), date.today() + timedelta(days=200)
+    assert (funded["currency"], funded["available"]) == ("BRL", "250.00")
+    issued = await as_json(
+        setup,
+        "mandates", "issue", "--agent", bot, "--currency", "BRL", "--max-per-use", "50", "--total-cap", "200",
+        "--tool", "pay", "--tool", "refund", "--category", "payouts", "--country", "BR",
+        "--not-before", soon.isoformat(), "--expires", later.isoformat(), "--purpose", "weekly payouts",
+    )  # fmt: skip
+    assert issued["status"] == "not_yet_valid" and issued["not_before"] == f"{soon.isoformat()}T00:00:00Z"
+    assert (issued["tools"], issued["categories"], issued["countries"]) == (["pay", "refund"], ["payouts"], ["BR"])
+    before = await as_json(setup, "mandates", "show", setup.value("open mandate"))
+    renewed = await as_json(setup, "mandates", "renew", setup.value("open mandate"))
+    assert renewed["expires_at"] > before["expires_at"]
+    assert {k: v for k, v in renewed.items() if k != "expires_at"} == {
+        k: v for k, v in before.items() if k != "expires_at"
+    }
+    listed = await as_json(setup, "mandates", "list", "--agent", bot)  # not yet valid still counts
+    assert [m["mandate_id"] for m in listed["mandates"]] == [issued["mandate_id"]]
+
+    for scope in (["--org", org_id], ["--project", project_id], ["--all"]):
+        killed = await as_json(setup, "kill", *scope, "--reason", "drill")
+        assert killed["agents"] == 2, scope
+        assert (await as_json(setup, "agents", "show", bot))["frozen_by"] == killed["switch_id"]
+        lifted = await as_json(setup, "unfreeze", *scope)
+        assert lifted["lifted"] == [killed["switch_id"]]
+
+    disabled = await as_json(setup, "agents", "disable", bot, "--reason", "moved to another project")
+    assert disabled["disabled_at"] is not None
+    auditor = await add_operator(setup, "dave", "auditor")
+    revoked = await as_json(setup, "operators", "revoke", "dave")
+    assert revoked["revoked_at"] is not None
+    assert (await setup.run("wallets", "show", "--token", auditor)).returncode == 1
+
+    policy = tmp_path / "policy.toml"
+    policy.write_text('name = "permissive"\ncurrencies = ["USD", "BRL"]\n')
+    first = await as_json(setup, "policy", "apply", str(policy))
+    again = await as_json(setup, "policy", "apply", str(policy))
+    assert (first["version"], first["changed"], again["version"], again["changed"]) == (2, True, 2, False)
+    screening = tmp_path / "org.toml"
+    screening.write_text("threshold = 0.6\n")
+    applied = await as_json(setup, "injection", "apply", str(screening), "--org", org_id)
+    assert (applied["org_id"], applied["version"]) == (org_id, 1)
+    assert (await setup.run("audit", "verify")).returncode == 0

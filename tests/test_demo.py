@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -69,3 +70,22 @@ def test_the_demo_walks_an_agent_through_every_answer_of_the_gate(tmp_path: Path
     assert re.fullmatch(r"\d+ entries verify", details[("audit verify", "11")])
     assert "Every step answered as expected." in output
     assert list(tmp_path.glob("fiduciary-demo-*")) == [], "the demo removes its data directory"
+
+
+def test_the_demo_speaks_json_with_the_same_steps(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIDUCIARY_")}
+    env["TMPDIR"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "fiduciary", "demo", "--json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=DEMO_SECONDS_MAX,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["ok"] is True and report["kept"] is False
+    assert [(s["name"], s["call"], s["status"], s["code"]) for s in report["steps"]] == EXPECTED
+    assert [s["step"] for s in report["steps"]] == list(range(1, len(EXPECTED) + 1))

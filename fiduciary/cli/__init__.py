@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from fiduciary.demo import run_demo
 
-        return int(anyio.run(lambda: run_demo(keep=args.keep)))
+        return int(anyio.run(lambda: run_demo(keep=args.keep, as_json=as_json)))
     if args.command == "scan":
         return emit(anyio.run(scan, lambda: _settings(args, search=True), args), as_json=as_json)
     settings = _settings(args, search=True)

@@ -9,12 +9,9 @@ import anyio
 
 from fiduciary.cli import render
 from fiduciary.cli.printed import REFUSED, Printed, listing, record
-from fiduciary.control import MandateSpec, Operator, Role, Scope, parse_time
+from fiduciary.control import MandateSpec, Operator, Role, Scope
 from fiduciary.domain import limits
 from fiduciary.domain.codes import Code
-from fiduciary.domain.errors import FiduciaryError
-from fiduciary.domain.intents import PLATFORM
-from fiduciary.domain.money import parse_amount
 from fiduciary.domain.results import Status
 from fiduciary.runtime import Runtime
 from fiduciary.terminal import table
@@ -93,15 +90,7 @@ async def agents_disable(rt: Runtime, op: Operator, args: Args) -> Printed:
 # Mandates.
 
 
-def _times(args: Args) -> tuple[object, object]:
-    return (
-        None if args.not_before is None else parse_time(args.not_before),
-        None if args.expires is None else parse_time(args.expires),
-    )
-
-
 async def mandates_issue(rt: Runtime, op: Operator, args: Args) -> Printed:
-    not_before, expires = _times(args)
     spec = MandateSpec(
         agent_id=args.agent,
         currency=args.currency,
@@ -113,8 +102,8 @@ async def mandates_issue(rt: Runtime, op: Operator, args: Args) -> Printed:
         counterparties=None if not args.counterparty else tuple(args.counterparty),
         categories=None if not args.category else tuple(args.category),
         countries=None if not args.country else tuple(args.country),
-        not_before=not_before,  # type: ignore[arg-type]
-        expires_at=expires,  # type: ignore[arg-type]
+        not_before=args.not_before,
+        expires_at=args.expires,
     )
     issued = await rt.control.mandates.issue(op, spec)
     return record(render.mandate(issued), title=f"mandate {issued.row.mandate_id} issued")
@@ -146,8 +135,7 @@ async def mandates_revoke(rt: Runtime, op: Operator, args: Args) -> Printed:
 
 
 async def mandates_renew(rt: Runtime, op: Operator, args: Args) -> Printed:
-    expires = None if args.expires is None else parse_time(args.expires)
-    found = await rt.control.mandates.renew(op, args.mandate, expires_at=expires)
+    found = await rt.control.mandates.renew(op, args.mandate, expires_at=args.expires)
     return record(render.mandate(found), title=f"mandate {args.mandate} is renewed")
 
 
@@ -155,10 +143,9 @@ async def mandates_renew(rt: Runtime, op: Operator, args: Args) -> Printed:
 
 
 async def wallets_fund(rt: Runtime, op: Operator, args: Args) -> Printed:
-    amount = parse_amount(args.amount, args.currency)
-    after = await rt.control.wallets.fund(op, args.agent, amount)
+    after = await rt.control.wallets.fund(op, args.agent, (args.amount, args.currency))
     item = render.wallet(args.agent, after)
-    return record(item, title=f"funded {amount} (sandbox)")
+    return record(item, title=f"funded {args.amount} {after.currency} (sandbox)")
 
 
 async def wallets_show(rt: Runtime, op: Operator, args: Args) -> Printed:
@@ -286,19 +273,9 @@ async def audit_verify(rt: Runtime, op: Operator, args: Args) -> Printed:
 # Configuration.
 
 
-async def _scope_of_tenant(rt: Runtime, *, org: str | None, project: str | None) -> tuple[str, str]:
-    """The org and project a command means: as given, or the only one there is."""
-    projects = [(o, p) for o, p, _ in await rt.store.read.projects() if o != PLATFORM.org_id]
-    projects = [s for s in projects if (org is None or s[0] == org) and (project is None or s[1] == project)]
-    if len(projects) != 1:
-        raise FiduciaryError("name the tenant with --org/--project" if projects else "no such org or project")
-    return projects[0]
-
-
 async def policy_apply(rt: Runtime, op: Operator, args: Args) -> Printed:
     source = await anyio.Path(args.file).read_text()
-    org_id, project_id = await _scope_of_tenant(rt, org=args.org, project=args.project)
-    applied = await rt.control.config.apply_policy(op, org_id, project_id, source)
+    org_id, project_id, applied = await rt.control.config.apply_policy(op, args.org, args.project, source)
     data = {"org_id": org_id, "project_id": project_id, "version": applied.version, "changed": applied.changed}
     if not applied.changed:
         return Printed(data, f"policy version {applied.version} of {project_id} is already this file; nothing changed")
@@ -308,8 +285,7 @@ async def policy_apply(rt: Runtime, op: Operator, args: Args) -> Printed:
 
 async def injection_apply(rt: Runtime, op: Operator, args: Args) -> Printed:
     source = await anyio.Path(args.file).read_text()
-    org_id, _ = await _scope_of_tenant(rt, org=args.org, project=None)
-    applied = await rt.control.config.apply_injection(op, org_id, source)
+    org_id, applied = await rt.control.config.apply_injection(op, args.org, source)
     data = {"org_id": org_id, "version": applied.version, "changed": applied.changed}
     if not applied.changed:
         return Printed(data, f"screening config version {applied.version} of {org_id} is already this file")

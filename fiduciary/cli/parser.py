@@ -85,6 +85,7 @@ def _serve(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--port", type=int, default=8765, help="port to bind with --http")
     p = sub.add_parser("demo", help="walk an agent through the gate in a temporary directory", formatter_class=_Help)
     p.add_argument("--keep", action="store_true", help="keep the temporary data directory")
+    p.add_argument("--json", action="store_true", help="print the steps as JSON")
 
 
 def _operators(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -16,7 +16,7 @@ from fiduciary.control.roles import Action, Operator, may
 from fiduciary.domain import limits
 from fiduciary.domain.clock import Clock
 from fiduciary.domain.codes import Code
-from fiduciary.domain.errors import AccessError, InputError
+from fiduciary.domain.errors import AccessError, ConfigError, InputError
 from fiduciary.domain.intents import PLATFORM
 from fiduciary.gate import Gate
 from fiduciary.keyring import Keyring
@@ -83,6 +83,9 @@ def action(
                 return await fn(self, op, *args, **kwargs)
             except InputError as exc:
                 await self.refused(op, name, code=exc.code)
+                raise
+            except ConfigError:  # a policy or screening file that does not validate
+                await self.refused(op, name, code=Code.INVALID_ARGUMENT.value)
                 raise
 
         return run

@@ -6,10 +6,13 @@ from dataclasses import dataclass
 
 from fiduciary.control.base import Part, action, not_found
 from fiduciary.control.roles import Action, Operator
+from fiduciary.domain.codes import Code
+from fiduciary.domain.errors import InputError
+from fiduciary.domain.intents import PLATFORM
 from fiduciary.gate.screening import config_version, parse_injection_config
 from fiduciary.injection import InjectionConfig
 from fiduciary.policies import parse_policy
-from fiduciary.store import WriteTx
+from fiduciary.store import Reads, WriteTx
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,29 +41,44 @@ async def store_policy(
     return Applied(number, changed=True)
 
 
+async def tenant_scope(
+    reads: Reads, org_id: str | None, project_id: str | None, *, whole_org: bool = False
+) -> tuple[str, str]:
+    """The tenant a request means: as named, or the only one there is."""
+    projects = [(o, p) for o, p, _ in await reads.projects() if o != PLATFORM.org_id]
+    found = [(o, p) for o, p in projects if org_id in (None, o) and project_id in (None, p)]
+    if whole_org:
+        found = list({o: (o, p) for o, p in found}.values())
+    if not found:
+        raise not_found("org or project", project_id or org_id or "")
+    if len(found) > 1:
+        raise InputError(Code.INVALID_ARGUMENT, "there are several; name one with --org or --project")
+    return found[0]
+
+
 class Config(Part):
     """Policy files per project and screening files per org."""
 
     @action(Action.POLICY_APPLY)
-    async def apply_policy(self, op: Operator, org_id: str, project_id: str, source: str) -> Applied:
-        """Validate and store a new policy version; it applies to the next call, without a restart."""
+    async def apply_policy(
+        self, op: Operator, org_id: str | None, project_id: str | None, source: str
+    ) -> tuple[str, str, Applied]:
+        """Validate and store a new policy version for a project (None: the only one there is)."""
         policy = parse_policy(source)
         async with self.store.write() as w:
-            if not await w.project_exists(org_id, project_id):
-                raise not_found("project", f"{project_id} in org {org_id}")
-            return await store_policy(w, org_id, project_id, source, policy.version, op)
+            org_id, project_id = await tenant_scope(w, org_id, project_id)
+            return org_id, project_id, await store_policy(w, org_id, project_id, source, policy.version, op)
 
     @action(Action.INJECTION_APPLY)
-    async def apply_injection(self, op: Operator, org_id: str, source: str) -> Applied:
-        """Validate and store an org's screening configuration; used from the next call."""
+    async def apply_injection(self, op: Operator, org_id: str | None, source: str) -> tuple[str, Applied]:
+        """Validate and store an org's screening configuration (None: the only org); used from the next call."""
         parse_injection_config(source)
         version_hash = config_version(source)
         async with self.store.write() as w:
-            if org_id not in await w.org_ids():
-                raise not_found("org", org_id)
+            org_id, _ = await tenant_scope(w, org_id, None, whole_org=True)
             current = await w.injection_config(org_id)
             if current is not None and current.version_hash == version_hash:
-                return Applied(current.version, changed=False)
+                return org_id, Applied(current.version, changed=False)
             number = await w.insert_injection_config(
                 org_id, version_hash=version_hash, source=source, by=op.operator_id
             )
@@ -72,7 +90,7 @@ class Config(Part):
                 subject=org_id,
                 payload={"version": number, "version_hash": version_hash},
             )
-        return Applied(number, changed=True)
+        return org_id, Applied(number, changed=True)
 
     @action(Action.CONFIG_READ)
     async def injection_config(self, op: Operator, org_id: str) -> InjectionConfig | None:

@@ -37,8 +37,10 @@ class MandateSpec:
     counterparties: tuple[str, ...] | None = None
     categories: tuple[str, ...] | None = None
     countries: tuple[str, ...] | None = None
-    not_before: datetime | None = None
-    expires_at: datetime | None = None
+    not_before: datetime | str | None = None
+    """When it starts (default: now); a string is an ISO 8601 time or a date."""
+    expires_at: datetime | str | None = None
+    """When it ends (default: 30 days after it starts)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +171,7 @@ class Mandates(Part):
                 raise not_found("agent", spec.agent_id)
             if agent.disabled_at is not None:
                 raise _bad(f"agent {spec.agent_id} is disabled")
-            start, end = _window(w.now, spec.not_before, spec.expires_at)
+            start, end = _window(w.now, _time(spec.not_before), _time(spec.expires_at))
             mandate_id = await sign_and_store(
                 w, self.ctx.keyring, agent.ref, terms, not_before=start, expires_at=end, by=op
             )
@@ -223,7 +225,7 @@ class Mandates(Part):
             return await details(w, fresh, w.now)
 
     @action(Action.MANDATES_RENEW)
-    async def renew(self, op: Operator, mandate_id: str, *, expires_at: datetime | None = None) -> MandateDetails:
+    async def renew(self, op: Operator, mandate_id: str, *, expires_at: datetime | str | None = None) -> MandateDetails:
         """Re-sign an active mandate with a later expiry; its terms, uses and spend stay as they are."""
         async with self.store.write() as w:
             row = await w.open_mandate_by_id(mandate_id)
@@ -233,7 +235,7 @@ class Mandates(Part):
             if row.status != "active" or current.mandate is None:
                 raise _bad(f"mandate {mandate_id} is {current.status}; issue a new one instead")
             old = current.mandate
-            end = expires_at or max(w.now, old.expires_at) + (old.expires_at - old.not_before)
+            end = _time(expires_at) or max(w.now, old.expires_at) + (old.expires_at - old.not_before)
             start, end = _window(w.now, old.not_before, end)
             if end <= old.expires_at:
                 raise _bad("a renewal must move the expiry later")
@@ -252,6 +254,10 @@ class Mandates(Part):
             fresh = await w.open_mandate_by_id(mandate_id)
             assert fresh is not None
             return await details(w, fresh, w.now)
+
+
+def _time(value: datetime | str | None) -> datetime | None:
+    return parse_time(value) if isinstance(value, str) else value
 
 
 def parse_time(text: str) -> datetime:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fiduciary.control.base import Part, action, not_found
 from fiduciary.control.roles import Action, Operator
 from fiduciary.domain.intents import PLATFORM, AgentRef
-from fiduciary.domain.money import Money
+from fiduciary.domain.money import Money, parse_amount
 from fiduciary.store import AgentRow, WriteTx
 from fiduciary.wallets import Wallet, credit
 
@@ -36,8 +36,10 @@ class AgentWallets:
 
 class Wallets(Part):
     @action(Action.WALLETS_FUND)
-    async def fund(self, op: Operator, agent_id: str, amount: Money) -> Wallet:
-        """Add sandbox funds to an agent's wallet; the new balance."""
+    async def fund(self, op: Operator, agent_id: str, amount: Money | tuple[str, str]) -> Wallet:
+        """Add sandbox funds to an agent's wallet; `amount` is Money or (major units, currency) as typed."""
+        if not isinstance(amount, Money):
+            amount = parse_amount(*amount)
         async with self.store.write() as w:
             agent = await w.agent(agent_id)
             if agent is None or agent.ref.org_id == PLATFORM.org_id:

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from fiduciary.control import MandateSpec, Operator, Role, Scope, Tenant
-from fiduciary.domain.errors import AccessError, InputError
+from fiduciary.domain.errors import AccessError, ConfigError, InputError
 from fiduciary.domain.intents import AgentRef, PaymentRequest, Tool
 from fiduciary.domain.money import Money
 from fiduciary.domain.results import Outcome, Status
@@ -293,14 +293,22 @@ async def test_applying_the_same_policy_file_again_is_not_a_new_version(
     runtime: Runtime, tenant: Tenant, settings: Settings
 ) -> None:
     entries = len(chain(settings, tenant.org_id))
-    applied = await runtime.control.config.apply_policy(
-        tenant.admin, tenant.org_id, tenant.project_id, default_source()
-    )
+    _, _, applied = await runtime.control.config.apply_policy(tenant.admin, None, None, default_source())
     assert (applied.version, applied.changed) == (1, False)
     assert len(chain(settings, tenant.org_id)) == entries
     changed = default_source().replace('amount = "600.00"', 'amount = "700.00"')
-    applied = await runtime.control.config.apply_policy(tenant.admin, tenant.org_id, tenant.project_id, changed)
-    assert (applied.version, applied.changed) == (2, True)
+    org, project, applied = await runtime.control.config.apply_policy(tenant.admin, None, None, changed)
+    assert (org, project, applied.version, applied.changed) == (tenant.org_id, tenant.project_id, 2, True)
+
+
+async def test_a_policy_file_that_does_not_validate_is_refused_and_audited(
+    runtime: Runtime, tenant: Tenant, settings: Settings
+) -> None:
+    with pytest.raises(ConfigError):
+        await runtime.control.config.apply_policy(tenant.admin, None, None, "name = 1\n[[rules]]\nkind = 'nope'\n")
+    actor, kind, payload = chain(settings, "org_platform")[-1]
+    assert (actor, kind, payload["action"]) == (tenant.admin.actor, "control.refused", "policy.apply")
+    assert payload["code"] == "invalid_argument"
 
 
 async def test_verifying_an_unknown_org_is_an_error_not_an_empty_ok(runtime: Runtime, tenant: Tenant) -> None:
