@@ -39,12 +39,12 @@ def table(output: str) -> list[list[str]]:
     return rows
 
 
-def test_the_demo_walks_an_agent_through_every_answer_of_the_gate(tmp_path: Path) -> None:
+def demo(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIDUCIARY_")}
     env["TMPDIR"] = str(tmp_path)  # where the demo makes, and then removes, its data directory
     # On timeout, subprocess.run kills the demo before raising.
-    done = subprocess.run(
-        [sys.executable, "-m", "fiduciary", "demo"],
+    return subprocess.run(
+        [sys.executable, "-m", "fiduciary", "demo", *args],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -52,6 +52,10 @@ def test_the_demo_walks_an_agent_through_every_answer_of_the_gate(tmp_path: Path
         timeout=DEMO_SECONDS_MAX,
         check=False,
     )
+
+
+def test_the_demo_walks_an_agent_through_every_answer_of_the_gate(tmp_path: Path) -> None:
+    done = demo(tmp_path)
     output = done.stdout
     assert done.returncode == 0, output + done.stderr
 
@@ -73,17 +77,7 @@ def test_the_demo_walks_an_agent_through_every_answer_of_the_gate(tmp_path: Path
 
 
 def test_the_demo_speaks_json_with_the_same_steps(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIDUCIARY_")}
-    env["TMPDIR"] = str(tmp_path)
-    done = subprocess.run(
-        [sys.executable, "-m", "fiduciary", "demo", "--json"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=DEMO_SECONDS_MAX,
-        check=False,
-    )
+    done = demo(tmp_path, "--json")
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads(done.stdout)
     assert report["ok"] is True and report["kept"] is False

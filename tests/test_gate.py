@@ -409,6 +409,19 @@ async def test_two_processes_resuming_the_same_payment_settle_it_once(
     await chain_ok(runtime)
 
 
+def silent_gate(rt: Runtime, settings: Settings) -> Gate:
+    """A second process whose rail accepts the connection and never answers."""
+    gate = second_gate(rt, settings)
+    gate.settlement = Settlement(
+        rt.store,
+        {"sandbox": SilentRail()},  # type: ignore[dict-item]
+        rail="sandbox",
+        owner=gate.owner,
+        rail_timeout_seconds=0.05,
+    )
+    return gate
+
+
 class SilentRail:
     """A provider that accepts the connection and never answers."""
 
@@ -425,14 +438,7 @@ class SilentRail:
 async def test_a_rail_that_never_answers_leaves_the_hold_and_the_payment_is_reconciled_later(
     runtime: Runtime, tenant: control.Tenant, settings: Settings
 ) -> None:
-    gate = second_gate(runtime, settings)
-    gate.settlement = Settlement(
-        runtime.store,
-        {"sandbox": SilentRail()},  # type: ignore[dict-item]
-        rail="sandbox",
-        owner=gate.owner,
-        rail_timeout_seconds=0.05,
-    )
+    gate = silent_gate(runtime, settings)
     request = PaymentRequest(tool=Tool.PAY, purpose="p", amount="50.00", currency="USD", counterparty="acct:x")
     outcome = await gate.request(caller(tenant), request, reference="ref_t")
     assert (outcome.status, outcome.code.value, outcome.state) == (Status.UNKNOWN, "outcome_unknown", TxState.UNKNOWN)
@@ -490,14 +496,7 @@ async def test_a_running_server_takes_over_a_payment_whose_process_died_mid_disp
 async def test_an_unknown_outcome_is_reconciled_by_the_periodic_sweep_once_it_has_rested(
     runtime: Runtime, tenant: control.Tenant, settings: Settings, clock: FakeClock
 ) -> None:
-    gate = second_gate(runtime, settings)
-    gate.settlement = Settlement(
-        runtime.store,
-        {"sandbox": SilentRail()},  # type: ignore[dict-item]
-        rail="sandbox",
-        owner=gate.owner,
-        rail_timeout_seconds=0.05,
-    )
+    gate = silent_gate(runtime, settings)
     request = PaymentRequest(tool=Tool.PAY, purpose="p", amount="20.00", currency="USD", counterparty="acct:x")
     outcome = await gate.request(caller(tenant), request, reference="ref_t")
     assert outcome.state is TxState.UNKNOWN

@@ -149,6 +149,20 @@ async def sign_and_store(
     return mandate.mandate_id
 
 
+async def _existing(reads: Reads, mandate_id: str) -> OpenMandateRow:
+    row = await reads.open_mandate_by_id(mandate_id)
+    if row is None:
+        raise not_found("mandate", mandate_id)
+    return row
+
+
+async def _reload(w: WriteTx, mandate_id: str) -> MandateDetails:
+    """A mandate this transaction just wrote, as it now stands."""
+    row = await w.open_mandate_by_id(mandate_id)
+    assert row is not None, "the mandate was written in this transaction"
+    return await details(w, row, w.now)
+
+
 async def details(reads: Reads, row: OpenMandateRow, now: datetime) -> MandateDetails:
     keys = await reads.public_keys(row.org_id, KeyPurpose.MANDATE)
     try:
@@ -175,9 +189,7 @@ class Mandates(Part):
             mandate_id = await sign_and_store(
                 w, self.ctx.keyring, agent.ref, terms, not_before=start, expires_at=end, by=op
             )
-            row = await w.open_mandate(agent.ref.org_id, agent.ref.project_id, mandate_id)
-            assert row is not None
-            return await details(w, row, w.now)
+            return await _reload(w, mandate_id)
 
     @action(Action.MANDATES_READ)
     async def list(
@@ -195,9 +207,7 @@ class Mandates(Part):
 
     @action(Action.MANDATES_READ)
     async def show(self, op: Operator, mandate_id: str) -> MandateDetails:
-        row = await self.store.read.open_mandate_by_id(mandate_id)
-        if row is None:
-            raise not_found("mandate", mandate_id)
+        row = await _existing(self.store.read, mandate_id)
         return await details(self.store.read, row, self.ctx.clock.now())
 
     @action(Action.MANDATES_REVOKE)
@@ -205,9 +215,7 @@ class Mandates(Part):
         """Revoke at once; a payment it authorised that has not reached the rail is rolled back there."""
         reason = check_reason(reason)
         async with self.store.write() as w:
-            row = await w.open_mandate_by_id(mandate_id)
-            if row is None:
-                raise not_found("mandate", mandate_id)
+            row = await _existing(w, mandate_id)
             if not await w.revoke_open_mandate(
                 row.org_id, row.project_id, mandate_id, by=op.operator_id, reason=reason
             ):
@@ -220,17 +228,13 @@ class Mandates(Part):
                 subject=mandate_id,
                 payload={"reason": reason},
             )
-            fresh = await w.open_mandate_by_id(mandate_id)
-            assert fresh is not None
-            return await details(w, fresh, w.now)
+            return await _reload(w, mandate_id)
 
     @action(Action.MANDATES_RENEW)
     async def renew(self, op: Operator, mandate_id: str, *, expires_at: datetime | str | None = None) -> MandateDetails:
         """Re-sign an active mandate with a later expiry; its terms, uses and spend stay as they are."""
         async with self.store.write() as w:
-            row = await w.open_mandate_by_id(mandate_id)
-            if row is None:
-                raise not_found("mandate", mandate_id)
+            row = await _existing(w, mandate_id)
             current = await details(w, row, w.now)
             if row.status != "active" or current.mandate is None:
                 raise _bad(f"mandate {mandate_id} is {current.status}; issue a new one instead")
@@ -251,9 +255,7 @@ class Mandates(Part):
                 subject=mandate_id,
                 payload={"expires_at": int(end.timestamp()), "previous_expires_at": int(old.expires_at.timestamp())},
             )
-            fresh = await w.open_mandate_by_id(mandate_id)
-            assert fresh is not None
-            return await details(w, fresh, w.now)
+            return await _reload(w, mandate_id)
 
 
 def _time(value: datetime | str | None) -> datetime | None:
