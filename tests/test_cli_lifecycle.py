@@ -387,3 +387,21 @@ async def test_every_lifecycle_command_works_on_a_fresh_init(initialised: Initia
     applied = await as_json(setup, "injection", "apply", str(screening), "--org", org_id)
     assert (applied["org_id"], applied["version"]) == (org_id, 1)
     assert (await setup.run("audit", "verify")).returncode == 0
+
+
+async def test_init_gives_a_home_made_before_operators_existed_its_first_admin(initialised: Initialised) -> None:
+    with closing(database(initialised.home)) as db, db:
+        db.execute("DELETE FROM operators")
+    (initialised.home / "operator.token").unlink()
+    assert (await initialised.run("wallets", "show")).returncode == 1, "no operator, no control"
+
+    again = await fiduciary(
+        "init", "--home", str(initialised.home), "--mcp-json", str(initialised.mcp_json), cwd=initialised.cwd
+    )
+    assert again.returncode == 0, again.stderr
+    assert "had no operators" in again.stdout and "first admin" in again.stdout
+    assert stat.S_IMODE((initialised.home / "operator.token").stat().st_mode) == 0o600
+    shown = await initialised.run("wallets", "show")
+    assert shown.returncode == 0 and "1000.00" in shown.stdout
+    with closing(database(initialised.home)) as db:
+        assert db.execute("SELECT COUNT(*) FROM agents").fetchone()[0] == 1, "nothing else was created"

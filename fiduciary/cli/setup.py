@@ -20,7 +20,7 @@ from fiduciary.domain.errors import FiduciaryError
 from fiduciary.domain.money import parse_amount
 from fiduciary.mandates import OpenTerms
 from fiduciary.policies import default_source, parse_policy
-from fiduciary.runtime import open_runtime
+from fiduciary.runtime import Runtime, open_runtime
 from fiduciary.settings import Settings
 from fiduciary.terminal import table
 
@@ -110,18 +110,35 @@ async def init(settings: Settings, args: Args) -> Printed:
     mcp_json, config, policy_source = await anyio.to_thread.run_sync(_check_init, args)
     funding, terms = _terms(args)
     async with open_runtime(settings, resume=False, create=True) as rt:
-        if await rt.store.read.operators() or await rt.store.read.agents():
-            rows = [(a.ref.agent_id, a.name, a.ref.org_id, a.ref.project_id) for a in await rt.store.read.agents()]
+        agents, operators = await rt.store.read.agents(), await rt.store.read.operators()
+        if agents and not operators:
+            return await _upgrade(rt, settings, args)
+        if agents or operators:
+            rows = [(a.ref.agent_id, a.name, a.ref.org_id, a.ref.project_id) for a in agents]
             text = f"fiduciary is already initialised in {settings.home}; nothing was changed.\n"
-            return Printed(
-                {"home": str(settings.home), "initialised": False},
-                text + table(rows, ["agent", "name", "org", "project"]),
-            )
+            data = {"home": str(settings.home), "initialised": False}
+            return Printed(data, text + table(rows, ["agent", "name", "org", "project"]))
         spec = TenantSpec(args.org_name, args.agent_name, policy_source, funding, terms, args.mandate_days)
         tenant = await rt.control.initialise(spec, admin_name=args.admin_name)
     assert tenant.admin_token is not None
     write_private(settings.operator_token_path, tenant.admin_token + "\n")
     return _wire_client(settings, mcp_json, config, tenant, funding)
+
+
+async def _upgrade(rt: Runtime, settings: Settings, args: Args) -> Printed:
+    """A home made before operators existed: give it its first admin, change nothing else."""
+    admin, token = await rt.control.first_admin(admin_name=args.admin_name)
+    write_private(settings.operator_token_path, token + "\n")
+    text = (
+        f"fiduciary in {settings.home} had no operators: {admin.name} ({admin.operator_id}) is its first admin.\n"
+        f"The admin's operator token is in {settings.operator_token_path} (0600); commands here use it."
+    )
+    data = {
+        "home": str(settings.home),
+        "admin_operator_id": admin.operator_id,
+        "admin_token_file": str(settings.operator_token_path),
+    }
+    return Printed(data, text)
 
 
 def _wire_client(settings: Settings, mcp_json: Path, config: dict[str, Any], tenant: Tenant, funding: Any) -> Printed:

@@ -27,7 +27,7 @@ from fiduciary.control.mandates import MandateDetails, Mandates, MandateSpec, pa
 from fiduciary.control.operators import Operators
 from fiduciary.control.records import Records, verify_chain
 from fiduciary.control.roles import Action, Operator, Role, may
-from fiduciary.control.tenants import AgentDetails, Agents, Tenant, TenantSpec, initialise
+from fiduciary.control.tenants import AgentDetails, Agents, Tenant, TenantSpec, first_admin, initialise
 from fiduciary.control.wallets import AgentWallets, Wallets
 
 
@@ -48,6 +48,10 @@ class Control:
     async def initialise(self, spec: TenantSpec, *, admin_name: str) -> Tenant:
         """The first set-up of an empty data directory (`fiduciary init`)."""
         return await initialise(self.ctx, spec, admin_name=admin_name)
+
+    async def first_admin(self, *, admin_name: str) -> tuple[Operator, str]:
+        """The first admin of a data directory that has tenants but no operators yet (an upgrade)."""
+        return await first_admin(self.ctx, admin_name=admin_name)
 
 
 __all__ = [

@@ -21,11 +21,11 @@ _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@\-]*")
 
 def check_name(name: str, what: str) -> str:
     """A name an operator gives: 1-64 characters of letters, digits and . _ @ -."""
-    if len(name) > limits.name_chars_max or not _NAME_RE.fullmatch(name):
+    if len(name) > limits.name_chars_max or not _NAME_RE.fullmatch(name) or name.startswith(f"{Prefix.OPERATOR}_"):
         raise InputError(
             Code.INVALID_ARGUMENT,
-            f"{what} name must be 1-{limits.name_chars_max} letters, digits or . _ @ - "
-            "and start with a letter or a digit",
+            f"{what} name must be 1-{limits.name_chars_max} letters, digits or . _ @ -, "
+            f"start with a letter or a digit, and not look like an id ({Prefix.OPERATOR}_...)",
         )
     return name
 

@@ -108,6 +108,16 @@ async def initialise(ctx: ControlContext, spec: TenantSpec, *, admin_name: str) 
     return Tenant(caller.org_id, caller.project_id, caller.agent_id, token, mandate_id, admin, admin_token)
 
 
+async def first_admin(ctx: ControlContext, *, admin_name: str) -> tuple[Operator, str]:
+    """The first admin of a data directory made before operators existed; its token is shown once."""
+    async with ctx.store.write() as w:
+        if await w.operators():
+            raise InputError(Code.INVALID_ARGUMENT, "this data directory already has operators")
+        if not await w.project_exists(PLATFORM.org_id, PLATFORM.project_id):
+            await create_org(w, ctx.keyring, PLATFORM.org_id, PLATFORM.project_id, "platform", "system:init")
+        return await insert_operator(w, name=admin_name, role=Role.ADMIN, by="system:init", expires_days=None)
+
+
 @dataclass(frozen=True, slots=True)
 class AgentDetails:
     """One agent as an operator sees it."""
