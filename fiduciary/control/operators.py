@@ -14,6 +14,7 @@ from fiduciary.domain.errors import AccessError, InputError
 from fiduciary.domain.ids import AGENT_TOKEN_PREFIX, OPERATOR_TOKEN_PREFIX, Prefix, new_id, new_operator_token
 from fiduciary.domain.ids import token_hash as hash_token
 from fiduciary.domain.records import OperatorRow
+from fiduciary.gate.refusals import record_unauthenticated
 from fiduciary.store import WriteTx
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@\-]*")
@@ -79,11 +80,13 @@ class Operators(Part):
         if row is not None:
             cause = "revoked" if row.revoked_at is not None else "expired"
         async with self.store.write() as w:
-            await audit_platform(
+            await record_unauthenticated(
                 w,
+                source=source,
+                kind="operator_token",
+                reference=new_id(Prefix.REFERENCE),
                 actor="operator:unauthenticated",
                 type="control.unauthenticated",
-                subject=None,
                 payload={"cause": cause},
             )
         hint = {

@@ -360,3 +360,23 @@ async def test_an_operator_object_of_an_unknown_role_may_do_nothing(runtime: Run
     stranger = Operator("opr_stranger", "stranger", "owner")  # type: ignore[arg-type]
     with pytest.raises(AccessError):
         await runtime.control.wallets.show(stranger)
+
+
+async def test_failed_operator_logins_are_counted_per_source_and_minute(
+    runtime: Runtime, tenant: Tenant, settings: Settings, clock: object
+) -> None:
+    before = len(chain(settings, "org_platform"))
+    for _ in range(5):
+        with pytest.raises(AccessError):
+            await runtime.control.operators.authenticate("fid_op_guess", source="cli")
+    with pytest.raises(AccessError):
+        await runtime.control.operators.authenticate("fid_op_guess", source="admin-api:127.0.0.2")
+    entries = chain(settings, "org_platform")[before:]
+    assert [(kind, payload["source"]) for _, kind, payload in entries] == [
+        ("control.unauthenticated", "cli"),
+        ("control.unauthenticated", "admin-api:127.0.0.2"),
+    ]
+    clock.advance(seconds=60)  # type: ignore[attr-defined]
+    await runtime.maintain()
+    summaries = [p for _, kind, p in chain(settings, "org_platform") if kind == "call.refused_repeated"]
+    assert [(p["source"], p["kind"], p["count"]) for p in summaries] == [("cli", "operator_token", 4)]
