@@ -82,7 +82,7 @@ class KillSwitch(Part):
                 raise not_found(scope.value, target)
             agents = await _agents_in(w, scope, target)
             if not agents:
-                raise (not_found if scope is Scope.AGENT else _empty)(scope.value, target)
+                raise not_found(scope.value, target) if scope is Scope.AGENT else _empty(scope.value, target)
             if any(s.scope == scope.value and s.target == target for s in await w.kill_switches()):
                 raise InputError(Code.INVALID_ARGUMENT, f"{scope.value} {target} is already frozen; nothing changed")
             switch_id = new_id(Prefix.KILL_SWITCH)

@@ -278,12 +278,16 @@ async def test_killing_an_unknown_scope_is_refused(
         await runtime.control.kill.pull(tenant.admin, scope, target, reason="test")
 
 
-async def test_killing_a_project_without_agents_is_refused(runtime: Runtime, tenant: Tenant) -> None:
-    for agent in await runtime.store.read.agents(project_id=tenant.project_id):
-        await runtime.control.agents.disable(tenant.admin, agent.ref.agent_id, reason="gone")
-    # Disabled agents are still agents of the project: the switch is not pointless for them.
+async def test_a_kill_switch_still_covers_disabled_agents_and_an_empty_scope_is_refused(
+    runtime: Runtime, tenant: Tenant, settings: Settings
+) -> None:
+    await runtime.control.agents.disable(tenant.admin, tenant.agent_id, reason="gone")
     report = await runtime.control.kill.pull(tenant.admin, Scope.PROJECT, tenant.project_id, reason="test")
-    assert report.agents == 1
+    assert report.agents == 1, "a disabled agent's mandates are revoked too"
+    with sqlite3.connect(settings.db_path) as db:
+        db.execute("INSERT INTO orgs VALUES ('org_empty', 'empty', '2026-01-01T00:00:00.000000Z')")
+    with pytest.raises(InputError, match="has no agents; nothing to freeze"):
+        await runtime.control.kill.pull(tenant.admin, Scope.ORG, "org_empty", reason="test")
 
 
 # Configuration and records.
