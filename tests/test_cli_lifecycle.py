@@ -64,13 +64,15 @@ async def test_the_readme_runbook_from_allow_list_to_rotated_token(initialised: 
 
         shown = await as_json(setup, "approvals", "show", held["approval_id"], token=approver)
         assert shown["transaction"]["amount"] == "300.00" and shown["status"] == "pending"
+        assert shown["mandate"]["mandate_id"] == issued["mandate_id"]
+        assert (shown["mandate"]["remaining"], shown["mandate"]["left_after"]) == ("2000.00", "1700.00")
         approved = await as_json(setup, "approvals", "approve", held["approval_id"], token=approver)
         assert (approved["status"], approved["code"]) == ("executed", "executed")
 
         direct = await call(c, "pay", pay("50.00", "a laptop bag"))
         assert direct["status"] == "executed"
         mandate = await as_json(setup, "mandates", "show", issued["mandate_id"])
-        assert (mandate["used"], mandate["uses"]) == ("50.00", 1)
+        assert (mandate["used"], mandate["uses"]) == ("350.00", 2), "the approved payment consumed it too"
 
         killed = await as_json(setup, "kill", "--agent", agent_id, "--reason", "suspicious refunds", token=approver)
         assert (killed["scope"], killed["mandates_revoked"]) == ("agent", 1)

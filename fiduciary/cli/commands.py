@@ -173,11 +173,25 @@ async def approvals_list(rt: Runtime, op: Operator, args: Args) -> Printed:
             i["transaction"]["counterparty"],
             i["transaction"]["purpose"][:60],
             i["rule_id"],
+            (i["mandate"] or {}).get("mandate_id", "none"),
+            (i["mandate"] or {}).get("left_after", ""),
             i["expires_at"],
         )
         for i in items
     ]
-    headers = ["approval", "status", "agent", "tool", "amount", "counterparty", "purpose", "rule", "expires"]
+    headers = [
+        "approval",
+        "status",
+        "agent",
+        "tool",
+        "amount",
+        "counterparty",
+        "purpose",
+        "rule",
+        "mandate",
+        "mandate left",
+    ]
+    headers.append("expires")
     return Printed({"approvals": items}, table(rows, headers) if rows else "no payments wait for approval")
 
 

@@ -46,6 +46,23 @@ def transaction(txn: TransactionRow) -> Data:
     }
 
 
+def covering(item: MandateDetails | None, txn: TransactionRow) -> Data | None:
+    """What an approval would spend: the covering mandate, what it has left, and what it leaves after."""
+    if item is None or item.mandate is None:
+        return None
+    t, row = item.mandate.terms, item.row
+    remaining = t.total_cap_minor - row.used_minor
+    return {
+        "mandate_id": row.mandate_id,
+        "status": item.status,
+        "max_per_use": _money(t.max_per_use_minor, t.currency),
+        "remaining": _money(remaining, t.currency),
+        "left_after": _money(max(remaining - txn.amount.amount_minor, 0), t.currency),
+        "uses_left": None if t.max_uses is None else t.max_uses - row.uses,
+        "expires_at": _ts(item.mandate.expires_at),
+    }
+
+
 def held(item: HeldPayment) -> Data:
     a = item.approval
     return {
@@ -58,6 +75,7 @@ def held(item: HeldPayment) -> Data:
         "decided_at": a.decided_at,
         "reason": a.reason,
         "transaction": transaction(item.transaction),
+        "mandate": covering(item.mandate, item.transaction),
     }
 
 

@@ -8,8 +8,10 @@ payment is authorised and sent.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from fiduciary.control.base import Part, action, check_reason, not_found
+from fiduciary.control.mandates import MandateDetails, details
 from fiduciary.control.roles import Action, Operator
 from fiduciary.domain import limits
 from fiduciary.domain.clock import parse_iso
@@ -18,15 +20,18 @@ from fiduciary.domain.errors import InputError
 from fiduciary.domain.results import Outcome
 from fiduciary.domain.states import TxState
 from fiduciary.gate import outcome_for
-from fiduciary.store import ApprovalRow, TransactionRow, WriteTx
+from fiduciary.store import ApprovalRow, Reads, TransactionRow, WriteTx
 
 S = TxState
 
 
 @dataclass(frozen=True, slots=True)
 class HeldPayment:
+    """A held payment, and the open mandate that covers it (what an approval would spend)."""
+
     approval: ApprovalRow
     transaction: TransactionRow
+    mandate: MandateDetails | None
 
 
 class Approvals(Part):
@@ -38,9 +43,7 @@ class Approvals(Part):
         found = []
         status = None if include_decided else "pending"
         for approval in await reads.approvals(status=status, limit=limits.list_page_size_max):
-            txn = await reads.transaction(approval.org_id, approval.project_id, approval.transaction_id)
-            assert txn is not None, "an approval holds its transaction"
-            found.append(HeldPayment(approval, txn))
+            found.append(await _held(reads, approval, self.ctx.clock.now()))
         return found
 
     @action(Action.APPROVALS_READ)
@@ -49,9 +52,7 @@ class Approvals(Part):
         approval = await reads.approval(approval_id)
         if approval is None:
             raise not_found("approval", approval_id)
-        txn = await reads.transaction(approval.org_id, approval.project_id, approval.transaction_id)
-        assert txn is not None, "an approval holds its transaction"
-        return HeldPayment(approval, txn)
+        return await _held(reads, approval, self.ctx.clock.now())
 
     @action(Action.APPROVE)
     async def approve(self, op: Operator, approval_id: str) -> Outcome:
@@ -101,6 +102,16 @@ class Approvals(Part):
                 await w.move(txn, S.EXPIRED, actor="system", code=Code.APPROVAL_EXPIRED)
                 expired += 1
         return expired
+
+
+async def _held(reads: Reads, approval: ApprovalRow, now: datetime) -> HeldPayment:
+    txn = await reads.transaction(approval.org_id, approval.project_id, approval.transaction_id)
+    assert txn is not None, "an approval holds its transaction"
+    mandate = None
+    if txn.open_mandate_id is not None:
+        row = await reads.open_mandate(txn.org_id, txn.project_id, txn.open_mandate_id)
+        mandate = None if row is None else await details(reads, row, now)
+    return HeldPayment(approval, txn, mandate)
 
 
 async def _pending(w: WriteTx, approval_id: str) -> tuple[ApprovalRow, TransactionRow]:

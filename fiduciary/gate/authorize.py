@@ -41,7 +41,12 @@ class Authorizer:
         *,
         approval: ApprovalRow | None,
     ) -> TransactionRow:
-        """Kill switch, policy, then mandate and hold: deny wins, then approval, then allow."""
+        """Kill switch, policy, covering mandate, then approval or hold: deny wins, then approval, then allow.
+
+        The covering open mandate is found before the policy may hold a payment for a person: a
+        payment no mandate covers is refused at once, never queued, and an approval adds a
+        person's consent on top of a mandate; it never replaces one.
+        """
         caller, actor = intent.caller, agent_actor(intent.caller)
         switch = await w.active_kill_switch(caller)
         if switch is not None:
@@ -55,15 +60,18 @@ class Authorizer:
         facts = PolicyInput(spent, risk_bp=facts.risk_bp, tainted=facts.tainted, approved=approval is not None)
         decision = policies.evaluate(intent, facts, policy)
         payload: dict[str, Any] = {"stage": "policy", "decision": decision_payload(decision)}
+        version = decision.policy_version
         if decision.verdict is Verdict.DENY:
-            return await w.move(
-                txn, S.DENIED, actor=actor, code=decision.code, payload=payload, policy_version=decision.policy_version
-            )
+            return await w.move(txn, S.DENIED, actor=actor, code=decision.code, payload=payload, policy_version=version)
+        mandate_id, code = await self._covering_mandate(w, intent, payload)
+        if mandate_id is None:
+            payload["stage"] = "mandate"
+            return await w.move(txn, S.DENIED, actor=actor, code=code, payload=payload, policy_version=version)
         if decision.verdict is Verdict.APPROVAL_REQUIRED:
             approval_id = new_id(Prefix.APPROVAL)
             expires = w.now + timedelta(seconds=limits.approval_ttl_seconds)
             await w.insert_approval(
-                txn, approval_id, policy_version=decision.policy_version, rule_id=decision.rule_id, expires_at=expires
+                txn, approval_id, policy_version=version, rule_id=decision.rule_id, expires_at=expires
             )
             return await w.move(
                 txn,
@@ -72,9 +80,10 @@ class Authorizer:
                 code=Code.APPROVAL_REQUIRED,
                 payload=payload,
                 approval_id=approval_id,
-                policy_version=decision.policy_version,
+                open_mandate_id=mandate_id,
+                policy_version=version,
             )
-        return await self._authorize(w, txn, intent, decision, approval=approval)
+        return await self._authorize(w, txn, intent, decision, open_mandate_id=mandate_id, approval=approval)
 
     async def _policy(self, w: WriteTx, caller: AgentRef) -> Policy | None:
         row = await w.active_policy(caller.org_id, caller.project_id)
@@ -94,18 +103,15 @@ class Authorizer:
         intent: PaymentIntent,
         decision: Decision,
         *,
+        open_mandate_id: str,
         approval: ApprovalRow | None,
     ) -> TransactionRow:
-        """Find the covering authority, check funds, sign the closed mandate and hold the money."""
+        """Check funds, sign the closed mandate under the covering open mandate, use it and hold the money."""
         caller, actor = intent.caller, agent_actor(intent.caller)
         payload: dict[str, Any] = {"stage": "mandate", "decision": decision_payload(decision)}
-        open_mandate_id = None
-        if approval is None:
-            open_mandate_id, code = await self._covering_mandate(w, intent, payload)
-            if open_mandate_id is None:
-                return await w.move(
-                    txn, S.DENIED, actor=actor, code=code, payload=payload, policy_version=decision.policy_version
-                )
+        payload["open_mandate_id"] = open_mandate_id
+        if approval is not None:
+            payload["approval_id"] = approval.approval_id
         wallet = await w.wallet(caller, intent.amount.currency)
         if intent.tool in OUTFLOWS:
             refusal_code = Code.NO_WALLET if wallet is None else None
@@ -120,12 +126,10 @@ class Authorizer:
                     payload={"stage": "wallet"},
                     policy_version=decision.policy_version,
                 )
-        parent_id = open_mandate_id or (approval.approval_id if approval else None)
-        assert parent_id is not None, "a closed mandate always has a parent authority"
-        mandate_id = await self._sign_closed(w, txn, intent, parent_id)
-        if open_mandate_id is not None:
-            await w.use_open_mandate(caller.org_id, caller.project_id, open_mandate_id, intent.amount.amount_minor)
-        payload |= {"closed_mandate_id": mandate_id, "parent_id": parent_id}
+        # The open mandate is the parent authority whether or not a person also approved.
+        mandate_id = await self._sign_closed(w, txn, intent, open_mandate_id)
+        await w.use_open_mandate(caller.org_id, caller.project_id, open_mandate_id, intent.amount.amount_minor)
+        payload |= {"closed_mandate_id": mandate_id, "parent_id": open_mandate_id}
         txn = await w.move(
             txn,
             S.AUTHORIZED,

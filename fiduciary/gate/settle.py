@@ -100,11 +100,11 @@ class Settlement:
             return Code.MANDATE_INVALID, exc.cause
         if await w.active_kill_switch(txn.caller) is not None:
             return Code.AGENT_FROZEN, "kill switch"
-        if txn.open_mandate_id is not None:
-            parent = await w.open_mandate(txn.org_id, txn.project_id, txn.open_mandate_id)
-            if parent is None or parent.status != "active":
-                return Code.MANDATE_REVOKED, "open mandate revoked"
-        elif txn.approval_id is not None:
+        assert txn.open_mandate_id is not None, "every authorized transaction names its open mandate"
+        parent = await w.open_mandate(txn.org_id, txn.project_id, txn.open_mandate_id)
+        if parent is None or parent.status != "active":
+            return Code.MANDATE_REVOKED, "open mandate revoked"
+        if txn.approval_id is not None:
             approval = await w.approval(txn.approval_id)
             if approval is None or approval.status != "approved":
                 return Code.MANDATE_REVOKED, "approval withdrawn"
