@@ -10,6 +10,7 @@ from fiduciary.control.base import Part, action, check_reason, not_found
 from fiduciary.control.roles import Action, Operator
 from fiduciary.domain import limits
 from fiduciary.domain.codes import Code
+from fiduciary.domain.counterparties import canonical
 from fiduciary.domain.errors import InputError, MandateError
 from fiduciary.domain.ids import Prefix, new_id
 from fiduciary.domain.intents import PLATFORM, AgentRef, Tool
@@ -67,6 +68,12 @@ def _listed(values: tuple[str, ...] | None, what: str, chars_max: int) -> tuple[
     return tuple(dict.fromkeys(values))
 
 
+def _payees(values: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """An allow-list, each entry in canonical form (a mandate signs what every comparison uses)."""
+    entries = _listed(values, "counterparties", limits.counterparty_chars_max)
+    return None if entries is None else tuple(dict.fromkeys(canonical(entry) for entry in entries))
+
+
 def terms_of(spec: MandateSpec) -> OpenTerms:
     """Validate an operator's mandate request into signed terms; `InputError` says what to fix."""
     per_use = parse_amount(spec.max_per_use, spec.currency)
@@ -92,7 +99,7 @@ def terms_of(spec: MandateSpec) -> OpenTerms:
         tools=tools,
         purpose=purpose,
         max_uses=spec.max_uses,
-        counterparties=_listed(spec.counterparties, "counterparties", limits.counterparty_chars_max),
+        counterparties=_payees(spec.counterparties),
         categories=_listed(spec.categories, "categories", limits.category_chars_max),
         countries=countries,
     )

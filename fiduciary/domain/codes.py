@@ -22,6 +22,7 @@ class Code(StrEnum):
     MISSING_ARGUMENT = "missing_argument"
     UNKNOWN_ARGUMENT = "unknown_argument"
     TEXT_TOO_LONG = "text_too_long"
+    INVALID_COUNTERPARTY = "invalid_counterparty"
     UNAUTHENTICATED = "unauthenticated"
     FORBIDDEN = "forbidden"
     NOT_FOUND = "not_found"
@@ -74,6 +75,7 @@ MESSAGES: dict[Code, str] = {
     Code.MISSING_ARGUMENT: "a required argument is missing",
     Code.UNKNOWN_ARGUMENT: "an argument is not known to this tool",
     Code.TEXT_TOO_LONG: "a text argument is too long",
+    Code.INVALID_COUNTERPARTY: "the counterparty is not a valid identifier",
     Code.UNAUTHENTICATED: "the agent token is missing or not valid",
     Code.FORBIDDEN: "this role may not do that",
     Code.NOT_FOUND: "no such record for this agent",

@@ -13,6 +13,7 @@ from typing import TypeGuard
 
 from fiduciary.domain import limits
 from fiduciary.domain.codes import Code
+from fiduciary.domain.counterparties import canonical
 from fiduciary.domain.errors import InputError
 from fiduciary.domain.intents import AgentRef, PaymentIntent, PaymentRequest, Tool
 from fiduciary.domain.money import Money, check_currency, parse_amount
@@ -83,7 +84,8 @@ async def prepare(caller: AgentRef, request: PaymentRequest, reads: Reads, *, no
         amount = parse_amount(request.amount, request.currency)
         named = _bounded("counterparty", request.counterparty, required=True)
         assert named is not None
-        counterparty = named
+        # Parsed once, here: every later comparison sees only the canonical form.
+        counterparty = canonical(named)
     key = request.idempotency_key or _default_key(request, amount, counterparty, now)
     return PaymentIntent(
         caller,

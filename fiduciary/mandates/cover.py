@@ -6,8 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from fiduciary.domain.codes import Code
+from fiduciary.domain.counterparties import listed
 from fiduciary.domain.intents import PaymentIntent
 from fiduciary.mandates.model import MandateUsage, OpenMandate
+
+
+def _counterparty_in(value: str, allowed: tuple[str, ...] | None) -> bool:
+    return allowed is None or listed(allowed, value)
 
 
 def _casefold_in(value: str | None, allowed: tuple[str, ...] | None) -> bool:
@@ -25,7 +30,7 @@ def covers(mandate: OpenMandate, usage: MandateUsage, intent: PaymentIntent, *, 
         mandate.not_before <= now < mandate.expires_at
         and intent.tool.value in terms.tools
         and intent.amount.currency == terms.currency
-        and _casefold_in(intent.counterparty, terms.counterparties)
+        and _counterparty_in(intent.counterparty, terms.counterparties)
         and _casefold_in(intent.category, terms.categories)
         and _casefold_in(intent.country, terms.countries)
     )

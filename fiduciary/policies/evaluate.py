@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fiduciary.domain.codes import Code
+from fiduciary.domain.counterparties import match_keys
 from fiduciary.domain.decisions import Decision, RuleHit, Verdict, combine
 from fiduciary.domain.intents import PaymentIntent
 from fiduciary.policies.model import Policy, Rule, RuleKind
@@ -36,7 +37,7 @@ def _hit(rule: Rule, intent: PaymentIntent, facts: PolicyInput) -> RuleHit | Non
         and facts.spent_today_minor + amount > rule.amount_minor
     ):
         return RuleHit(rule.id, Verdict.DENY, Code.BUDGET_EXCEEDED)
-    if rule.kind is RuleKind.DENY_COUNTERPARTY and intent.counterparty.casefold() in rule.counterparties:
+    if rule.kind is RuleKind.DENY_COUNTERPARTY and match_keys(intent.counterparty) & rule.counterparties:
         return RuleHit(rule.id, Verdict.DENY, Code.COUNTERPARTY_BLOCKED)
     if rule.kind is RuleKind.APPROVAL_THRESHOLD and rule.amount_minor is not None and amount >= rule.amount_minor:
         return RuleHit(rule.id, Verdict.APPROVAL_REQUIRED, Code.APPROVAL_REQUIRED)

@@ -23,6 +23,7 @@ from typing import Any
 
 from fiduciary.domain import limits
 from fiduciary.domain.canonical import digest
+from fiduciary.domain.counterparties import parse_counterparty
 from fiduciary.domain.errors import ConfigError, InputError
 from fiduciary.domain.intents import OUTFLOWS, Tool
 from fiduciary.domain.money import check_currency, parse_amount
@@ -105,8 +106,7 @@ def _rule(raw: object, index: int) -> Rule:
             raise ConfigError(f"{where}: {exc.message}") from exc
         fields |= {"currency": money.currency, "amount_minor": money.amount_minor}
     if kind is RuleKind.DENY_COUNTERPARTY:
-        listed = _names(raw["counterparties"], where, "counterparties")
-        fields["counterparties"] = frozenset(c.casefold() for c in listed or ())
+        fields["counterparties"] = _counterparties(raw["counterparties"], where)
     if kind is RuleKind.INJECTION_REVIEW:
         fields["min_score_bp"] = _score_bp(raw["min_score"], where)
     return Rule(id=rule_id, kind=kind, **fields)
@@ -122,6 +122,17 @@ def _names(value: object, where: str, key: str, *, allowed: frozenset[str] | Non
     if allowed is not None and not set(value) <= allowed:
         raise ConfigError(f"{where}: `{key}` may only name {', '.join(sorted(allowed))}")
     return frozenset(value)
+
+
+def _counterparties(value: object, where: str) -> frozenset[str]:
+    """A list of identifiers, each in canonical form (with a BR Code's Pix key beside it)."""
+    found: set[str] = set()
+    for entry in sorted(_names(value, where, "counterparties") or ()):
+        try:
+            found |= parse_counterparty(entry).match_keys()
+        except InputError as exc:
+            raise ConfigError(f"{where}: `counterparties` entry {entry!r}: {exc.message}") from exc
+    return frozenset(found)
 
 
 def _score_bp(value: object, where: str) -> int:

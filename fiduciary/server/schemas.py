@@ -29,7 +29,10 @@ Counterparty = Annotated[
     Field(
         min_length=1,
         max_length=limits.counterparty_chars_max,
-        description="Who receives (pay) or pays (charge): an account, key or merchant id the rail knows.",
+        description=(
+            "Who receives (pay) or pays (charge): acct:ID, cus:ID, an IBAN, a Pix key (e-mail, +phone, CPF, "
+            "CNPJ, random key), a BR Code, a 0x address or a card token (tok_...). Compared in canonical form."
+        ),
     ),
 ]
 IdempotencyKey = Annotated[

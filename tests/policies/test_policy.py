@@ -68,6 +68,16 @@ def test_a_blocked_counterparty_is_denied_whatever_its_case() -> None:
         ('name = "p"\ncurrencies = ["USD"]\nsurprise = 1', "unknown keys"),
         ('name = "p"\ncurrencies = ["XXX"]', "currencies"),
         ('name = "p"\ncurrencies = ["USD"]\n[[rules]]\nid = "r"\nkind = "nope"', "kind"),
+        (
+            'name = "p"\ncurrencies = ["USD"]\n[[rules]]\nid = "r"\nkind = "deny_counterparty"\n'
+            'counterparties = ["acct:evil\\u200b"]',
+            "rule 'r': `counterparties` entry",
+        ),
+        (
+            'name = "p"\ncurrencies = ["USD"]\n[[rules]]\nid = "r"\nkind = "deny_counterparty"\n'
+            'counterparties = ["DE89 3704 0044 0532 0130 01"]',
+            "mod-97",
+        ),
         ('name = "p"\ncurrencies = ["USD"]\n[[rules]]\nid = "r"\nkind = "max_amount"\ncurrency = "USD"', "missing"),
         (
             'name = "p"\ncurrencies = ["USD"]\n[[rules]]\nid = "r"\nkind = "max_amount"\ncurrency = "USD"\n'
