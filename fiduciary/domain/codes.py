@@ -34,6 +34,10 @@ class Code(StrEnum):
     BUDGET_EXCEEDED = "budget_exceeded"
     CURRENCY_NOT_ALLOWED = "currency_not_allowed"
     COUNTERPARTY_BLOCKED = "counterparty_blocked"
+    COUNTERPARTY_NOT_ALLOWED = "counterparty_not_allowed"
+    COUNTRY_BLOCKED = "country_blocked"
+    CATEGORY_BLOCKED = "category_blocked"
+    RATE_LIMITED = "rate_limited"
     POLICY_MISSING = "policy_missing"
 
     # Mandates and kill switch.
@@ -85,6 +89,10 @@ MESSAGES: dict[Code, str] = {
     Code.BUDGET_EXCEEDED: "the payment would exceed the daily budget",
     Code.CURRENCY_NOT_ALLOWED: "the policy does not allow this currency",
     Code.COUNTERPARTY_BLOCKED: "the policy does not allow this counterparty",
+    Code.COUNTERPARTY_NOT_ALLOWED: "the counterparty is not on the policy's list of allowed payees",
+    Code.COUNTRY_BLOCKED: "the policy does not allow payments to this country",
+    Code.CATEGORY_BLOCKED: "the policy does not allow payments in this category",
+    Code.RATE_LIMITED: "too many calls in this window; wait before trying again",
     Code.POLICY_MISSING: "no policy is active for this project",
     Code.NO_MANDATE: "no mandate covers this payment",
     Code.MANDATE_REVOKED: "the mandate was revoked",

@@ -7,7 +7,7 @@ from typing import Any
 
 from fiduciary import policies
 from fiduciary.domain import limits
-from fiduciary.domain.clock import day_start
+from fiduciary.domain.clock import parse_iso
 from fiduciary.domain.codes import Code
 from fiduciary.domain.decisions import Decision, Verdict
 from fiduciary.domain.errors import MandateError
@@ -17,12 +17,11 @@ from fiduciary.domain.states import TxState
 from fiduciary.gate.outcomes import agent_actor
 from fiduciary.mandates import ClosedMandate, ClosedTerms, MandateUsage, choose, sign_closed, verify_open
 from fiduciary.mandates.keys import KeyPurpose
-from fiduciary.policies import Policy, PolicyInput, parse_policy
+from fiduciary.policies import Count, Policy, PolicyInput, parse_policy
 from fiduciary.store import ApprovalRow, SignerSource, TransactionRow, WriteTx
 from fiduciary.wallets import can_hold, hold
 
 S = TxState
-_OUTFLOW_TOOLS = tuple(sorted(tool.value for tool in OUTFLOWS))
 
 
 class Authorizer:
@@ -55,10 +54,11 @@ class Authorizer:
         policy = await self._policy(w, caller)
         if policy is None:
             return await w.move(txn, S.DENIED, actor=actor, code=Code.POLICY_MISSING, payload={"stage": "policy"})
-        since = day_start(w.now)
-        spent = await w.spent_since(caller, intent.amount.currency, since, _OUTFLOW_TOOLS)
-        facts = PolicyInput(spent, risk_bp=facts.risk_bp, tainted=facts.tainted, approved=approval is not None)
+        counts = {c.rule_id: await _read_count(w, caller, c) for c in policies.counts_for(policy, intent, w.now)}
+        facts = PolicyInput(counts, risk_bp=facts.risk_bp, tainted=facts.tainted, approved=approval is not None)
         decision = policies.evaluate(intent, facts, policy)
+        if approval is None:
+            await w.count_call(caller, tool=intent.tool.value, at=w.now)  # refused calls count towards rate limits
         payload: dict[str, Any] = {"stage": "policy", "decision": decision_payload(decision)}
         version = decision.policy_version
         if decision.verdict is Verdict.DENY:
@@ -129,6 +129,14 @@ class Authorizer:
         # The open mandate is the parent authority whether or not a person also approved.
         mandate_id = await self._sign_closed(w, txn, intent, open_mandate_id)
         await w.use_open_mandate(caller.org_id, caller.project_id, open_mandate_id, intent.amount.amount_minor)
+        # Budgets count what is authorised, in the bucket of the call; a release gives it back.
+        await w.count_spend(
+            caller,
+            tool=intent.tool.value,
+            currency=intent.amount.currency,
+            at=parse_iso(txn.created_at),
+            amount_minor=intent.amount.amount_minor,
+        )
         payload |= {"closed_mandate_id": mandate_id, "parent_id": open_mandate_id}
         txn = await w.move(
             txn,
@@ -204,6 +212,20 @@ class Authorizer:
             txn, mandate.mandate_id, parent_id=parent_id, token=token, expires_at=mandate.expires_at
         )
         return mandate.mandate_id
+
+
+async def _read_count(w: WriteTx, caller: AgentRef, count: Count) -> int:
+    """One durable counter a counted rule asked for, read in the deciding transaction."""
+    if count.what == "payments_to":
+        assert count.counterparty is not None
+        return await w.payments_to(caller, per_project=count.per_project, counterparty=count.counterparty)
+    assert count.since is not None
+    if count.what == "calls":
+        return await w.calls(caller, per_project=count.per_project, tools=count.tools, since=count.since)
+    assert count.currency is not None
+    return await w.spent(
+        caller, per_project=count.per_project, currency=count.currency, tools=count.tools, since=count.since
+    )
 
 
 def decision_payload(decision: Decision) -> dict[str, Any]:

@@ -171,7 +171,7 @@ class Gate:
         refund_problem = await self._refund_problem(w, intent)
         if refund_problem is not None:
             return await w.move(txn, S.DENIED, actor=actor, code=refund_problem, payload={"stage": "refund"})
-        facts = PolicyInput(0, risk_bp=screening.risk_bp, tainted=tainted)
+        facts = PolicyInput(risk_bp=screening.risk_bp, tainted=tainted)
         return await self.authorizer.decide(w, txn, intent, facts, approval=None)
 
     async def _refund_problem(self, w: WriteTx, intent: PaymentIntent) -> Code | None:
@@ -193,7 +193,7 @@ class Gate:
 
     async def authorize_approved(self, w: WriteTx, txn: TransactionRow, approval: ApprovalRow) -> TransactionRow:
         """Run an approved transaction through kill switch, policy, mandate and hold, in `w`."""
-        return await self.authorizer.decide(w, txn, txn.intent(), PolicyInput(0), approval=approval)
+        return await self.authorizer.decide(w, txn, txn.intent(), PolicyInput(), approval=approval)
 
     async def dispatch(self, txn: TransactionRow) -> TransactionRow:
         """Send an authorized or held transaction to its rail (a no-op for any other state)."""

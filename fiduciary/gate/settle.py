@@ -18,7 +18,7 @@ from fiduciary.domain import limits
 from fiduciary.domain.clock import iso, parse_iso
 from fiduciary.domain.codes import Code
 from fiduciary.domain.errors import MandateError, RailRejected, RailTimeout
-from fiduciary.domain.intents import OUTFLOWS
+from fiduciary.domain.intents import OUTFLOWS, Tool
 from fiduciary.domain.states import TxState
 from fiduciary.gate.authorize import closed_terms
 from fiduciary.gate.screening import ScreeningConfigs, screen_upstream
@@ -155,6 +155,8 @@ class Settlement:
     async def _settle(self, w: WriteTx, txn: TransactionRow, receipt: RailReceipt) -> TransactionRow:
         caller = txn.caller
         wallet = await w.wallet(caller, txn.amount.currency)
+        if txn.tool is Tool.PAY:
+            await w.count_payment_to(caller, txn.counterparty)  # the payee is no longer new
         if txn.tool in OUTFLOWS:
             assert wallet is not None, "an outflow was held on an existing wallet"
             await w.move_wallet(
@@ -198,16 +200,23 @@ class Settlement:
         txn = await w.move(
             txn, S.FAILED, actor="system", code=Code.RAIL_REJECTED, payload={"rail_code": rail_code}, **_NO_LEASE
         )
-        await self._return_mandate_use(w, txn)
+        await self._give_back(w, txn)
         if txn.tool not in OUTFLOWS:
             return txn
         await self.release(w, txn)
         return await w.move(txn, S.RELEASED, actor="system")
 
-    async def _return_mandate_use(self, w: WriteTx, txn: TransactionRow) -> None:
-        """Money that never moved does not count against the open mandate's uses and cap."""
+    async def _give_back(self, w: WriteTx, txn: TransactionRow) -> None:
+        """Money that never moved counts against neither the open mandate nor any budget."""
         if txn.open_mandate_id is not None:
             await w.return_open_mandate_use(txn.org_id, txn.project_id, txn.open_mandate_id, txn.amount.amount_minor)
+        await w.count_spend(
+            txn.caller,
+            tool=txn.tool.value,
+            currency=txn.amount.currency,
+            at=parse_iso(txn.created_at),
+            amount_minor=-txn.amount.amount_minor,
+        )
 
     async def release(self, w: WriteTx, txn: TransactionRow) -> None:
         wallet = await w.wallet(txn.caller, txn.amount.currency)
@@ -228,7 +237,7 @@ class Settlement:
         """Stop an authorized or held transaction before it reaches the rail and release its hold."""
         was_held = txn.state is S.HELD
         txn = await w.move(txn, S.ROLLING_BACK, actor=actor, code=code, payload=detail)
-        await self._return_mandate_use(w, txn)
+        await self._give_back(w, txn)
         if was_held:
             await self.release(w, txn)
         return await w.move(txn, S.ROLLED_BACK, actor=actor, code=code)

@@ -1,25 +1,31 @@
-"""Parse and validate a policy file. Every problem names its rule and key; nothing unknown passes.
+"""Parse and validate a policy file. Every problem names its line, rule and key; nothing unknown passes.
 
 ```toml
 name = "default"
 currencies = ["USD", "BRL"]
+timezone = "America/Sao_Paulo"   # where calendar windows begin; default UTC
 
 [[rules]]
-id = "max-per-payment-usd"
-kind = "max_amount"           # max_amount | daily_budget | approval_threshold | deny_counterparty | injection_review
+id = "weekly-budget-usd"
+kind = "budget"               # see RuleKind for every kind
 currency = "USD"
-amount = "500.00"             # major units, as a string
-tools = ["pay", "refund"]     # optional; default: every tool the kind applies to
+amount = "2000.00"            # major units, as a string
+window = "week"               # day | week | month | rolling (with hours = N)
+per = "agent"                 # agent (default) | project
+tools = ["pay", "refund"]     # optional; default: the tools the kind applies to
 agents = ["agt_..."]          # optional; default: every agent
+when = { countries = ["BR"] } # optional scope: tools, agents, currencies, counterparties, categories, countries
 ```
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from importlib import resources
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fiduciary.domain import limits
 from fiduciary.domain.canonical import digest
@@ -27,33 +33,64 @@ from fiduciary.domain.counterparties import parse_counterparty
 from fiduciary.domain.errors import ConfigError, InputError
 from fiduciary.domain.intents import OUTFLOWS, Tool
 from fiduciary.domain.money import check_currency, parse_amount
-from fiduciary.policies.model import Policy, Rule, RuleKind
+from fiduciary.policies.model import Per, Policy, Rule, RuleKind, Scope, Window
 
+K = RuleKind
 _ALL_TOOLS = frozenset(tool.value for tool in Tool)
 _OUTFLOW_TOOLS = frozenset(tool.value for tool in OUTFLOWS)
-_KIND_KEYS: dict[RuleKind, frozenset[str]] = {
-    RuleKind.MAX_AMOUNT: frozenset({"currency", "amount"}),
-    RuleKind.DAILY_BUDGET: frozenset({"currency", "amount"}),
-    RuleKind.APPROVAL_THRESHOLD: frozenset({"currency", "amount"}),
-    RuleKind.DENY_COUNTERPARTY: frozenset({"counterparties"}),
-    RuleKind.INJECTION_REVIEW: frozenset({"min_score"}),
+_AMOUNT = frozenset({"currency", "amount"})
+_REQUIRED: dict[RuleKind, frozenset[str]] = {
+    K.MAX_AMOUNT: _AMOUNT,
+    K.BUDGET: _AMOUNT | {"window"},
+    K.DAILY_BUDGET: _AMOUNT,
+    K.RATE_LIMIT: frozenset({"calls", "window"}),
+    K.APPROVAL_THRESHOLD: _AMOUNT,
+    K.APPROVAL_NEW_COUNTERPARTY: frozenset(),
+    K.APPROVAL_REQUIRED: frozenset(),
+    K.ALLOW_COUNTERPARTY: frozenset({"counterparties"}),
+    K.DENY_COUNTERPARTY: frozenset({"counterparties"}),
+    K.DENY_COUNTRY: frozenset({"countries"}),
+    K.DENY_CATEGORY: frozenset({"categories"}),
+    K.INJECTION_REVIEW: frozenset({"min_score"}),
 }
-_COMMON_KEYS = frozenset({"id", "kind", "tools", "agents", "description"})
+_OPTIONAL: dict[RuleKind, frozenset[str]] = {
+    K.BUDGET: frozenset({"hours", "per"}),
+    K.DAILY_BUDGET: frozenset({"per"}),
+    K.RATE_LIMIT: frozenset({"per"}),
+    K.APPROVAL_NEW_COUNTERPARTY: frozenset({"min_payments", "per"}),
+}
+_DEFAULT_TOOLS: dict[RuleKind, frozenset[str]] = {
+    K.BUDGET: _OUTFLOW_TOOLS,
+    K.DAILY_BUDGET: _OUTFLOW_TOOLS,
+    K.ALLOW_COUNTERPARTY: _OUTFLOW_TOOLS,
+    K.APPROVAL_NEW_COUNTERPARTY: frozenset({Tool.PAY.value}),
+}
+COUNTED = frozenset({K.BUDGET, K.DAILY_BUDGET, K.RATE_LIMIT, K.APPROVAL_NEW_COUNTERPARTY})
+"""Kinds that read a durable counter from the store."""
+_COMMON_KEYS = frozenset({"id", "kind", "tools", "agents", "when", "description"})
+_WHEN_KEYS = frozenset({"tools", "agents", "currencies", "counterparties", "categories", "countries"})
+_COUNTRY_RE = re.compile(r"[A-Z]{2}")
+_HOURS_MAX = 366 * 24
 
 
 def parse_policy(source: str) -> Policy:
-    """Parse TOML text into a validated `Policy`; raises `ConfigError` naming the problem."""
+    """Parse TOML text into a validated `Policy`; raises `ConfigError` naming the line, rule and key."""
     if len(source.encode()) > limits.policy_file_bytes_max:
         raise ConfigError("policy file is too large")
     try:
         data = tomllib.loads(source)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"policy is not valid TOML: {exc}") from exc
-    return build_policy(data)
+    return build_policy(data, lines=_rule_lines(source))
 
 
-def build_policy(data: Mapping[str, Any]) -> Policy:
-    unknown = set(data) - {"name", "currencies", "rules", "description"}
+def _rule_lines(source: str) -> list[int]:
+    """The line of each `[[rules]]` table, to point at it in errors."""
+    return [n for n, line in enumerate(source.splitlines(), start=1) if line.strip() == "[[rules]]"]
+
+
+def build_policy(data: Mapping[str, Any], *, lines: list[int] | None = None) -> Policy:
+    unknown = set(data) - {"name", "currencies", "rules", "description", "timezone"}
     if unknown:
         raise ConfigError(f"policy has unknown keys: {', '.join(sorted(unknown))}")
     name = data.get("name")
@@ -66,57 +103,143 @@ def build_policy(data: Mapping[str, Any]) -> Policy:
         allowed = frozenset(check_currency(c) for c in currencies)
     except InputError as exc:
         raise ConfigError(f"policy currencies: {exc.message}") from exc
+    timezone = _timezone(data.get("timezone", "UTC"))
     raw_rules = data.get("rules", [])
     if not isinstance(raw_rules, list) or len(raw_rules) > limits.policy_rules_max:
         raise ConfigError(f"`rules` must be a list of at most {limits.policy_rules_max} tables")
-    rules = tuple(_rule(raw, index) for index, raw in enumerate(raw_rules))
+    rules = []
+    for index, raw in enumerate(raw_rules):
+        line = lines[index] if lines and index < len(lines) else None
+        rules.append(_rule(raw, f"line {line}: " if line else "", index, allowed))
     ids = [rule.id for rule in rules]
     if len(set(ids)) != len(ids):
         raise ConfigError("rule ids must be unique")
-    return Policy(name, allowed, rules, digest(_canonical_form(name, allowed, rules)))
+    form = _canonical_form(name, allowed, timezone, tuple(rules))
+    counted = tuple(rule for rule in rules if rule.kind in COUNTED)
+    return Policy(name, allowed, tuple(rules), digest(form), timezone=timezone, counted=counted)
 
 
-def _rule(raw: object, index: int) -> Rule:
+def _timezone(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError("`timezone` must be an IANA time zone name such as America/Sao_Paulo")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"`timezone` {value!r} is not a known time zone") from exc
+    return value
+
+
+def _rule(raw: object, at: str, index: int, currencies: frozenset[str]) -> Rule:
     if not isinstance(raw, dict):
-        raise ConfigError(f"rules[{index}] must be a table")
+        raise ConfigError(f"{at}rules[{index}] must be a table")
     rule_id = raw.get("id")
     if not isinstance(rule_id, str) or not rule_id or len(rule_id) > 64:
-        raise ConfigError(f"rules[{index}] needs an `id` string of 1-64 characters")
-    where = f"rule {rule_id!r}"
+        raise ConfigError(f"{at}rules[{index}] needs an `id` string of 1-64 characters")
+    where = f"{at}rule {rule_id!r}"
     try:
         kind = RuleKind(str(raw.get("kind")))
     except ValueError as exc:
         kinds = ", ".join(k.value for k in RuleKind)
         raise ConfigError(f"{where}: `kind` must be one of {kinds}") from exc
-    unknown = set(raw) - _COMMON_KEYS - _KIND_KEYS[kind]
+    unknown = set(raw) - _COMMON_KEYS - _REQUIRED[kind] - _OPTIONAL.get(kind, frozenset())
     if unknown:
         raise ConfigError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
-    missing = _KIND_KEYS[kind] - set(raw)
+    missing = _REQUIRED[kind] - set(raw)
     if missing:
         raise ConfigError(f"{where}: missing keys {', '.join(sorted(missing))}")
-    default_tools = _OUTFLOW_TOOLS if kind is RuleKind.DAILY_BUDGET else _ALL_TOOLS
-    fields: dict[str, Any] = {
-        "tools": _names(raw.get("tools"), where, "tools", allowed=_ALL_TOOLS) or default_tools,
-        "agents": _names(raw.get("agents"), where, "agents"),
-    }
-    if "amount" in _KIND_KEYS[kind]:
-        try:
-            money = parse_amount(raw["amount"], raw["currency"])
-        except InputError as exc:
-            raise ConfigError(f"{where}: {exc.message}") from exc
-        fields |= {"currency": money.currency, "amount_minor": money.amount_minor}
-    if kind is RuleKind.DENY_COUNTERPARTY:
-        fields["counterparties"] = _counterparties(raw["counterparties"], where)
-    if kind is RuleKind.INJECTION_REVIEW:
+    fields: dict[str, Any] = {"scope": _scope(raw, where, _DEFAULT_TOOLS.get(kind, _ALL_TOOLS))}
+    if "amount" in _REQUIRED[kind]:
+        fields |= _amount(raw, where, currencies)
+    if kind in (K.ALLOW_COUNTERPARTY, K.DENY_COUNTERPARTY):
+        fields["counterparties"] = _counterparties(raw["counterparties"], where, "counterparties")
+    if kind is K.DENY_COUNTRY:
+        fields["values"] = _countries(raw["countries"], where, "countries")
+    if kind is K.DENY_CATEGORY:
+        fields["values"] = frozenset(c.casefold() for c in _names(raw["categories"], where, "categories") or ())
+    if kind is K.INJECTION_REVIEW:
         fields["min_score_bp"] = _score_bp(raw["min_score"], where)
+    if kind in COUNTED:
+        fields |= _counting(kind, raw, where)
     return Rule(id=rule_id, kind=kind, **fields)
+
+
+def _amount(raw: Mapping[str, Any], where: str, currencies: frozenset[str]) -> dict[str, Any]:
+    try:
+        money = parse_amount(raw["amount"], raw["currency"])
+    except InputError as exc:
+        raise ConfigError(f"{where}: `amount`: {exc.message}") from exc
+    if money.currency not in currencies:
+        raise ConfigError(f"{where}: `currency` {money.currency} is not in the policy's `currencies`")
+    return {"currency": money.currency, "amount_minor": money.amount_minor}
+
+
+def _counting(kind: RuleKind, raw: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Window, length and whose totals a counted rule adds up."""
+    per = raw.get("per", Per.AGENT.value)
+    if per not in {p.value for p in Per}:
+        raise ConfigError(f"{where}: `per` must be agent or project")
+    fields: dict[str, Any] = {"per": Per(per)}
+    if kind is K.DAILY_BUDGET:
+        return fields | {"window": Window.DAY}
+    if kind is K.APPROVAL_NEW_COUNTERPARTY:
+        count = raw.get("min_payments", 1)
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 1_000_000:
+            raise ConfigError(f"{where}: `min_payments` must be a whole number from 1")
+        return fields | {"min_payments": count}
+    allowed = {"day", "week", "month", "rolling"} if kind is K.BUDGET else {"minute", "hour", "day"}
+    window = raw["window"]
+    if window not in allowed:
+        raise ConfigError(f"{where}: `window` must be one of {', '.join(sorted(allowed))}")
+    fields["window"] = Window(window)
+    if kind is K.RATE_LIMIT:
+        calls = raw["calls"]
+        if isinstance(calls, bool) or not isinstance(calls, int) or not 1 <= calls <= 1_000_000:
+            raise ConfigError(f"{where}: `calls` must be a whole number from 1")
+        return fields | {"calls": calls}
+    hours = raw.get("hours")
+    if (window == "rolling") != (hours is not None):
+        raise ConfigError(f'{where}: `hours` is required with window = "rolling" and only then')
+    if hours is not None and (isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= _HOURS_MAX):
+        raise ConfigError(f"{where}: `hours` must be a whole number from 1 to {_HOURS_MAX}")
+    return fields | {"hours": hours}
+
+
+def _scope(raw: Mapping[str, Any], where: str, default_tools: frozenset[str]) -> Scope:
+    when = raw.get("when", {})
+    if not isinstance(when, dict):
+        raise ConfigError(f"{where}: `when` must be a table")
+    unknown = set(when) - _WHEN_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: `when` has unknown keys {', '.join(sorted(unknown))}")
+    for key in ("tools", "agents"):
+        if key in raw and key in when:
+            raise ConfigError(f"{where}: give `{key}` once, in the rule or in `when`")
+    tools = _names(raw.get("tools", when.get("tools")), where, "tools", allowed=_ALL_TOOLS)
+    currencies = _names(when.get("currencies"), where, "when.currencies")
+    try:
+        currencies = None if currencies is None else frozenset(check_currency(c) for c in currencies)
+    except InputError as exc:
+        raise ConfigError(f"{where}: `when.currencies`: {exc.message}") from exc
+    categories = _names(when.get("categories"), where, "when.categories")
+    return Scope(
+        tools=tools or default_tools,
+        agents=_names(raw.get("agents", when.get("agents")), where, "agents"),
+        currencies=currencies,
+        counterparties=(
+            None
+            if "counterparties" not in when
+            else _counterparties(when["counterparties"], where, "when.counterparties")
+        ),
+        categories=None if categories is None else frozenset(c.casefold() for c in categories),
+        countries=None if "countries" not in when else _countries(when["countries"], where, "when.countries"),
+    )
 
 
 def _names(value: object, where: str, key: str, *, allowed: frozenset[str] | None = None) -> frozenset[str] | None:
     if value is None:
         return None
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise ConfigError(f"{where}: `{key}` must be a list of non-empty strings")
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{where}: `{key}` must be a non-empty list of non-empty strings")
     if len(value) > limits.policy_list_entries_max:
         raise ConfigError(f"{where}: `{key}` has more than {limits.policy_list_entries_max} entries")
     if allowed is not None and not set(value) <= allowed:
@@ -124,14 +247,22 @@ def _names(value: object, where: str, key: str, *, allowed: frozenset[str] | Non
     return frozenset(value)
 
 
-def _counterparties(value: object, where: str) -> frozenset[str]:
+def _countries(value: object, where: str, key: str) -> frozenset[str]:
+    found = _names(value, where, key) or frozenset()
+    bad = sorted(c for c in found if not _COUNTRY_RE.fullmatch(c))
+    if bad:
+        raise ConfigError(f"{where}: `{key}` holds {bad[0]!r}, not an ISO 3166 alpha-2 code such as BR")
+    return found
+
+
+def _counterparties(value: object, where: str, key: str) -> frozenset[str]:
     """A list of identifiers, each in canonical form (with a BR Code's Pix key beside it)."""
     found: set[str] = set()
-    for entry in sorted(_names(value, where, "counterparties") or ()):
+    for entry in sorted(_names(value, where, key) or ()):
         try:
             found |= parse_counterparty(entry).match_keys()
         except InputError as exc:
-            raise ConfigError(f"{where}: `counterparties` entry {entry!r}: {exc.message}") from exc
+            raise ConfigError(f"{where}: `{key}` entry {entry!r}: {exc.message}") from exc
     return frozenset(found)
 
 
@@ -141,20 +272,37 @@ def _score_bp(value: object, where: str) -> int:
     return round(value * 10_000)
 
 
-def _canonical_form(name: str, currencies: frozenset[str], rules: tuple[Rule, ...]) -> dict[str, object]:
+def _sorted(values: frozenset[str] | None) -> list[str] | None:
+    return None if values is None else sorted(values)
+
+
+def _canonical_form(name: str, currencies: frozenset[str], timezone: str, rules: tuple[Rule, ...]) -> dict[str, object]:
     return {
         "name": name,
         "currencies": sorted(currencies),
+        "timezone": timezone,
         "rules": [
             {
                 "id": r.id,
                 "kind": r.kind.value,
-                "tools": sorted(r.tools),
-                "agents": None if r.agents is None else sorted(r.agents),
+                "scope": {
+                    "tools": sorted(r.scope.tools),
+                    "agents": _sorted(r.scope.agents),
+                    "currencies": _sorted(r.scope.currencies),
+                    "counterparties": _sorted(r.scope.counterparties),
+                    "categories": _sorted(r.scope.categories),
+                    "countries": _sorted(r.scope.countries),
+                },
                 "currency": r.currency,
                 "amount_minor": r.amount_minor,
                 "counterparties": sorted(r.counterparties),
+                "values": sorted(r.values),
                 "min_score_bp": r.min_score_bp,
+                "window": None if r.window is None else r.window.value,
+                "hours": r.hours,
+                "per": r.per.value,
+                "calls": r.calls,
+                "min_payments": r.min_payments,
             }
             for r in rules
         ],

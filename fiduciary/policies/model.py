@@ -2,40 +2,85 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
 class RuleKind(StrEnum):
     MAX_AMOUNT = "max_amount"
     """Deny a single payment above `amount`."""
+    BUDGET = "budget"
+    """Deny a payment that would take the window's total (per agent or project) above `amount`."""
     DAILY_BUDGET = "daily_budget"
-    """Deny a payment that would take today's (UTC) total above `amount`."""
+    """A `budget` over the calendar day (kept for older files)."""
+    RATE_LIMIT = "rate_limit"
+    """Deny a call past `calls` in the window (per agent or project)."""
     APPROVAL_THRESHOLD = "approval_threshold"
     """Hold a payment of `amount` or more for a human."""
+    APPROVAL_NEW_COUNTERPARTY = "approval_new_counterparty"
+    """Hold a payment to a counterparty paid fewer than `min_payments` times before."""
+    APPROVAL_REQUIRED = "approval_required"
+    """Hold every payment the rule's scope matches."""
+    ALLOW_COUNTERPARTY = "allow_counterparty"
+    """Deny a payment to any counterparty not listed."""
     DENY_COUNTERPARTY = "deny_counterparty"
     """Deny payments to the listed counterparties."""
+    DENY_COUNTRY = "deny_country"
+    """Deny payments whose country (ISO 3166 alpha-2) is listed."""
+    DENY_CATEGORY = "deny_category"
+    """Deny payments whose category (e.g. an MCC code) is listed."""
     INJECTION_REVIEW = "injection_review"
     """Hold a payment whose injection score is at or above `min_score` (below the block threshold)."""
+
+
+class Window(StrEnum):
+    """Where a counted window starts: calendar windows in the policy's time zone, or rolling."""
+
+    MINUTE = "minute"
+    HOUR = "hour"
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    ROLLING = "rolling"
+
+
+class Per(StrEnum):
+    """Whose spending or calls a counted rule adds up."""
+
+    AGENT = "agent"
+    PROJECT = "project"
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which intents a rule looks at; `None` means any."""
+
+    tools: frozenset[str]
+    agents: frozenset[str] | None = None
+    currencies: frozenset[str] | None = None
+    counterparties: frozenset[str] | None = None
+    categories: frozenset[str] | None = None
+    countries: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
     id: str
     kind: RuleKind
-    tools: frozenset[str]
-    agents: frozenset[str] | None
+    scope: Scope
     currency: str | None = None
     amount_minor: int | None = None
     counterparties: frozenset[str] = frozenset()
+    """Canonical identifiers (allow and deny lists)."""
+    values: frozenset[str] = frozenset()
+    """Countries or categories (deny lists)."""
     min_score_bp: int | None = None
-
-    def applies_to(self, *, tool: str, agent_id: str, currency: str) -> bool:
-        return (
-            tool in self.tools
-            and (self.agents is None or agent_id in self.agents)
-            and (self.currency is None or self.currency == currency)
-        )
+    window: Window | None = None
+    hours: int | None = None
+    """The length of a rolling window."""
+    per: Per = Per.AGENT
+    calls: int | None = None
+    min_payments: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +91,7 @@ class Policy:
     currencies: frozenset[str]
     rules: tuple[Rule, ...]
     version: str
+    timezone: str = "UTC"
+    """Where calendar windows (day, week, month) begin."""
+    counted: tuple[Rule, ...] = field(default=())
+    """The rules that need a counter read from the store (budgets, rate limits, payee history)."""

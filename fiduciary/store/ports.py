@@ -123,8 +123,18 @@ class Reads(KeyReads, Protocol):
         """In-flight transactions nobody holds a live lease on and nobody moved since `idle_since`."""
         ...
 
-    async def spent_since(self, caller: AgentRef, currency: str, since: datetime, tools: Sequence[str]) -> int:
-        """Minor units of `tools` this agent has in flight or settled since `since`."""
+    async def spent(
+        self, caller: AgentRef, *, per_project: bool, currency: str, tools: Sequence[str], since: datetime
+    ) -> int:
+        """Minor units authorised (held, sent or settled, less what was released) since `since`'s hour."""
+        ...
+
+    async def calls(self, caller: AgentRef, *, per_project: bool, tools: Sequence[str], since: datetime) -> int:
+        """Money-moving calls decided since `since`'s minute."""
+        ...
+
+    async def payments_to(self, caller: AgentRef, *, per_project: bool, counterparty: str) -> int:
+        """Settled payments to `counterparty` (canonical form), ever."""
         ...
 
     async def refunded_total(self, org_id: str, project_id: str, original_transaction_id: str) -> int:
@@ -299,6 +309,14 @@ class WriteTx(Reads, Protocol):
     async def insert_taint(self, caller: AgentRef, taint_id: str, *, source: str, reference: str) -> None: ...
 
     async def clear_taints(self, caller: AgentRef, *, by: str) -> int: ...
+
+    async def count_spend(self, caller: AgentRef, *, tool: str, currency: str, at: datetime, amount_minor: int) -> None:
+        """Add (or, negative, give back) spending in the hour bucket of `at`; the CHECK keeps it >= 0."""
+        ...
+
+    async def count_call(self, caller: AgentRef, *, tool: str, at: datetime) -> None: ...
+
+    async def count_payment_to(self, caller: AgentRef, counterparty: str) -> None: ...
 
     async def open_refusal_window(self, window: RefusalWindow) -> None:
         """Start (or restart) a source's window with its first refusal."""

@@ -28,6 +28,7 @@ async def test_the_database_runs_in_wal_with_strict_tables(settings: Settings, t
         "0001_initial",
         "0002_screening",
         "0003_control",
+        "0004_counters",
     ]
 
 

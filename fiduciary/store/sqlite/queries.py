@@ -34,6 +34,7 @@ from fiduciary.domain.records import (
 )
 from fiduciary.domain.states import IN_FLIGHT, TxState
 from fiduciary.mandates.keys import KeyPurpose, SealedKey
+from fiduciary.policies.windows import hour_bucket, minute_bucket
 from fiduciary.wallets import Wallet
 
 _SPENDING_STATES = tuple(
@@ -231,15 +232,42 @@ class Queries:
         rows = await self._all(sql, [*states, iso(now), iso(idle_since), limits.resume_transactions_max])
         return [TransactionRow.from_row(row) for row in rows]
 
-    async def spent_since(self, caller: AgentRef, currency: str, since: datetime, tools: Sequence[str]) -> int:
-        """Minor units of `tools` this agent has in flight or settled since `since`."""
+    # Durable counters: a bounded number of bucket rows per window, whatever the history.
+
+    def _who(self, caller: AgentRef, per_project: bool) -> tuple[str, list[str]]:
+        if per_project:
+            return "org_id = ? AND project_id = ?", [caller.org_id, caller.project_id]
+        return "org_id = ? AND project_id = ? AND agent_id = ?", [caller.org_id, caller.project_id, caller.agent_id]
+
+    async def spent(
+        self, caller: AgentRef, *, per_project: bool, currency: str, tools: Sequence[str], since: datetime
+    ) -> int:
+        """Minor units authorised (held, sent or settled, less what was released) since `since`'s hour."""
+        who, params = self._who(caller, per_project)
         sql = (
-            "SELECT COALESCE(SUM(amount_minor), 0) AS total FROM transactions WHERE org_id = ? "  # noqa: S608
-            "AND project_id = ? AND agent_id = ? AND currency = ? AND created_at >= ? "
-            f"AND tool IN ({_marks(tools)}) AND state IN ({_marks(_SPENDING_STATES)})"
+            f"SELECT COALESCE(SUM(amount_minor), 0) AS total FROM spend_buckets WHERE {who} "  # noqa: S608
+            f"AND currency = ? AND tool IN ({_marks(tools)}) AND bucket >= ?"
         )
-        params = [caller.org_id, caller.project_id, caller.agent_id, currency, iso(since), *tools]
-        row = await self._one(sql, [*params, *_SPENDING_STATES])
+        row = await self._one(sql, [*params, currency, *tools, iso(hour_bucket(since))])
+        assert row is not None
+        return int(row["total"])
+
+    async def calls(self, caller: AgentRef, *, per_project: bool, tools: Sequence[str], since: datetime) -> int:
+        """Money-moving calls decided since `since`'s minute."""
+        who, params = self._who(caller, per_project)
+        sql = (
+            f"SELECT COALESCE(SUM(calls), 0) AS total FROM call_buckets WHERE {who} "  # noqa: S608
+            f"AND tool IN ({_marks(tools)}) AND bucket >= ?"
+        )
+        row = await self._one(sql, [*params, *tools, iso(minute_bucket(since))])
+        assert row is not None
+        return int(row["total"])
+
+    async def payments_to(self, caller: AgentRef, *, per_project: bool, counterparty: str) -> int:
+        """Settled payments to `counterparty` (canonical form), ever."""
+        who, params = self._who(caller, per_project)
+        sql = f"SELECT COALESCE(SUM(payments), 0) AS total FROM payees WHERE {who} AND counterparty = ?"  # noqa: S608
+        row = await self._one(sql, [*params, counterparty])
         assert row is not None
         return int(row["total"])
 

@@ -316,9 +316,63 @@ CREATE INDEX kill_switches_platform ON kill_switches(scope) WHERE lifted_at IS N
 """Operators with roles and hashed tokens, agents that can be disabled, platform-wide kill switches,
 repeated unauthenticated refusals counted per source and minute, and leases on in-flight payments."""
 
+COUNTERS: Final = """
+CREATE TABLE spend_buckets (
+    org_id        TEXT NOT NULL,
+    project_id    TEXT NOT NULL,
+    agent_id      TEXT NOT NULL,
+    tool          TEXT NOT NULL,
+    currency      TEXT NOT NULL,
+    bucket        TEXT NOT NULL,
+    amount_minor  INTEGER NOT NULL CHECK (amount_minor >= 0),
+    PRIMARY KEY (org_id, project_id, agent_id, tool, currency, bucket),
+    FOREIGN KEY (org_id, project_id, agent_id) REFERENCES agents(org_id, project_id, agent_id)
+) STRICT;
+CREATE INDEX spend_buckets_by_project ON spend_buckets(org_id, project_id, currency, bucket);
+
+CREATE TABLE call_buckets (
+    org_id      TEXT NOT NULL,
+    project_id  TEXT NOT NULL,
+    agent_id    TEXT NOT NULL,
+    tool        TEXT NOT NULL,
+    bucket      TEXT NOT NULL,
+    calls       INTEGER NOT NULL CHECK (calls >= 0),
+    PRIMARY KEY (org_id, project_id, agent_id, tool, bucket),
+    FOREIGN KEY (org_id, project_id, agent_id) REFERENCES agents(org_id, project_id, agent_id)
+) STRICT;
+CREATE INDEX call_buckets_by_project ON call_buckets(org_id, project_id, bucket);
+
+CREATE TABLE payees (
+    org_id        TEXT NOT NULL,
+    project_id    TEXT NOT NULL,
+    agent_id      TEXT NOT NULL,
+    counterparty  TEXT NOT NULL,
+    payments      INTEGER NOT NULL CHECK (payments >= 0),
+    first_paid_at TEXT NOT NULL,
+    last_paid_at  TEXT NOT NULL,
+    PRIMARY KEY (org_id, project_id, agent_id, counterparty),
+    FOREIGN KEY (org_id, project_id, agent_id) REFERENCES agents(org_id, project_id, agent_id)
+) STRICT;
+CREATE INDEX payees_by_project ON payees(org_id, project_id, counterparty);
+
+INSERT INTO spend_buckets
+    SELECT org_id, project_id, agent_id, tool, currency, substr(created_at, 1, 13) || ':00:00.000000Z',
+           SUM(amount_minor)
+    FROM transactions
+    WHERE state IN ('authorized', 'held', 'dispatching', 'unknown', 'settled', 'rolling_back')
+    GROUP BY org_id, project_id, agent_id, tool, currency, substr(created_at, 1, 13);
+
+INSERT INTO payees
+    SELECT org_id, project_id, agent_id, counterparty, COUNT(*), MIN(updated_at), MAX(updated_at)
+    FROM transactions WHERE state = 'settled' AND tool = 'pay'
+    GROUP BY org_id, project_id, agent_id, counterparty;
+"""
+"""Durable counters a decision reads at constant cost: spending per hour, calls per minute, payees paid."""
+
 MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (
     ("0001_initial", INITIAL),
     ("0002_screening", SCREENING),
     ("0003_control", CONTROL),
+    ("0004_counters", COUNTERS),
 )
 """(name, SQL) in the order they apply. Append only: never edit a published migration."""

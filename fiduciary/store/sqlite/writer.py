@@ -25,6 +25,7 @@ from fiduciary.domain.records import RefusalWindow, TransactionRow
 from fiduciary.domain.signing import Signer
 from fiduciary.domain.states import TxState, check_transition
 from fiduciary.mandates.keys import KeyPurpose, SealedKey
+from fiduciary.policies.windows import hour_bucket, minute_bucket
 from fiduciary.store.ports import SignerSource
 from fiduciary.store.sqlite.queries import Queries
 from fiduciary.wallets import Wallet
@@ -472,6 +473,40 @@ class Writer(Queries):
             "UPDATE taints SET cleared_at = ?, cleared_by = ? WHERE org_id = ? AND project_id = ? AND agent_id = ? "
             "AND cleared_at IS NULL",
             (iso(self.now), by, caller.org_id, caller.project_id, caller.agent_id),
+        )
+
+    # Durable counters, changed in the same transaction as the hold, release or settlement they count.
+
+    async def count_spend(self, caller: AgentRef, *, tool: str, currency: str, at: datetime, amount_minor: int) -> None:
+        """Add (or, negative, give back) spending in the hour bucket of `at`; the CHECK keeps it >= 0."""
+        key = (caller.org_id, caller.project_id, caller.agent_id, tool, currency, iso(hour_bucket(at)))
+        if amount_minor < 0:
+            changed = await self._exec(
+                "UPDATE spend_buckets SET amount_minor = amount_minor + ? WHERE org_id = ? AND project_id = ? "
+                "AND agent_id = ? AND tool = ? AND currency = ? AND bucket = ?",
+                (amount_minor, *key),
+            )
+            assert changed == 1, "a give-back follows the spending it returns"
+            return
+        await self._exec(
+            "INSERT INTO spend_buckets VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (org_id, project_id, agent_id, tool, "
+            "currency, bucket) DO UPDATE SET amount_minor = amount_minor + excluded.amount_minor",
+            (*key, amount_minor),
+        )
+
+    async def count_call(self, caller: AgentRef, *, tool: str, at: datetime) -> None:
+        await self._exec(
+            "INSERT INTO call_buckets VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (org_id, project_id, agent_id, tool, "
+            "bucket) DO UPDATE SET calls = calls + 1",
+            (caller.org_id, caller.project_id, caller.agent_id, tool, iso(minute_bucket(at))),
+        )
+
+    async def count_payment_to(self, caller: AgentRef, counterparty: str) -> None:
+        stamp = iso(self.now)
+        await self._exec(
+            "INSERT INTO payees VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT (org_id, project_id, agent_id, counterparty) "
+            "DO UPDATE SET payments = payments + 1, last_paid_at = excluded.last_paid_at",
+            (caller.org_id, caller.project_id, caller.agent_id, counterparty, stamp, stamp),
         )
 
     # Refusal windows.
