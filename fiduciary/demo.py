@@ -80,6 +80,8 @@ async def _setup(settings: Settings) -> tuple[str, str]:
         total_cap_minor=500_000,
         tools=("pay", "charge", "refund"),
         purpose="demo",
+        # The payees the operator knows; anyone else waits for a person under the default policy.
+        counterparties=("acct:office-supplies", "acct:furniture", "acct:laptops"),
     )
     spec = TenantSpec(
         org_name="demo-org",
@@ -105,6 +107,7 @@ async def _walk(settings: Settings, token: str, admin_token: str) -> Walkthrough
         await walk.pay("executed", "120.00", "acct:office-supplies", "March invoice for office supplies", "executed")
         await walk.pay("over budget", "490.00", "acct:furniture", "standing desks for the team", "budget_exceeded")
         await walk.pay("injection", "45.00", "acct:office-supplies", INJECTED, "injection_blocked")
+        await walk.pay("unknown payee", "20.00", "acct:unknown-vendor", "urgent wire to a new vendor", "no_mandate")
         held = await walk.pay("held", "300.00", "acct:laptops", "laptop for the new hire", "approval_required")
         approval_id = held.get("approval_id", "")
         outcome = await _operator(settings, admin_token, lambda rt, op: rt.control.approvals.approve(op, approval_id))

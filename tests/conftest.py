@@ -31,6 +31,11 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(home=tmp_path / "home", log_level="WARNING")
 
 
+_NEW_PAYEE_RULE = '\n[[rules]]\nid = "new-payee-review"'
+assert _NEW_PAYEE_RULE in default_policy_source(), "the default policy holds new payees for a person"
+TEST_POLICY = default_policy_source().split(_NEW_PAYEE_RULE)[0]
+"""The default policy without its new-payee review, so tests can pay fresh payees directly."""
+
 DEFAULT_TERMS = OpenTerms(
     currency="USD",
     max_per_use_minor=50_000,
@@ -47,7 +52,7 @@ async def make_tenant(
     spec = TenantSpec(
         org_name="acme",
         agent_name="agent-1",
-        policy_source=policy or default_policy_source(),
+        policy_source=policy or TEST_POLICY,
         funding=parse_amount("1000.00", "USD"),
         terms=terms,
         mandate_days=30,

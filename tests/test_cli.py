@@ -25,6 +25,8 @@ import pytest
 from mcp import StdioServerParameters
 from mcp.client import Client
 
+from tests.conftest import TEST_POLICY
+
 pytestmark = pytest.mark.anyio
 
 COMMAND_SECONDS_MAX = 60
@@ -84,9 +86,13 @@ def database(home: Path) -> sqlite3.Connection:
 
 @pytest.fixture
 async def initialised(tmp_path: Path) -> Initialised:
+    """`fiduciary init` with the default policy less its new-payee review, so tests pay fresh payees."""
     home, mcp_json = tmp_path / "data", tmp_path / "client" / "mcp.json"
     mcp_json.parent.mkdir()
-    run = await fiduciary("init", "--home", str(home), "--mcp-json", str(mcp_json), cwd=tmp_path)
+    policy = tmp_path / "policy.toml"
+    policy.write_text(TEST_POLICY)
+    args = ["--home", str(home), "--mcp-json", str(mcp_json), "--policy", str(policy)]
+    run = await fiduciary("init", *args, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     return Initialised(tmp_path, home, mcp_json, run.stdout)
 

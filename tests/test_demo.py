@@ -17,6 +17,7 @@ EXPECTED = [
     ("executed", "pay 120.00 USD", "executed", "executed"),
     ("over budget", "pay 490.00 USD", "denied", "budget_exceeded"),
     ("injection", "pay 45.00 USD", "denied", "injection_blocked"),
+    ("unknown payee", "pay 20.00 USD", "denied", "no_mandate"),
     ("held", "pay 300.00 USD", "pending_approval", "approval_required"),
     ("approved", "operator: approvals approve", "executed", "executed"),
     ("agent sees it", "get_transaction", "ok", "ok"),
@@ -67,11 +68,12 @@ def test_the_demo_walks_an_agent_through_every_answer_of_the_gate(tmp_path: Path
     assert details[("balance", "1")] == "available 1000.00 USD"
     assert details[("executed", "2")].startswith("sbx_"), "the receipt is the rail's reference"
     assert details[("injection", "4")].startswith("ref_"), "a refusal carries a reference"
-    assert details[("held", "5")].startswith("apr_")
-    assert details[("agent sees it", "7")] == "state settled"
-    assert details[("kill switch", "8")] == "1 mandate revoked"
-    assert details[("balance", "10")] == "available 580.00 USD"
-    assert re.fullmatch(r"\d+ entries verify", details[("audit verify", "11")])
+    assert details[("unknown payee", "5")].startswith("ref_"), "outside the allow-list: refused, never held"
+    assert details[("held", "6")].startswith("apr_")
+    assert details[("agent sees it", "8")] == "state settled"
+    assert details[("kill switch", "9")] == "1 mandate revoked"
+    assert details[("balance", "11")] == "available 580.00 USD"
+    assert re.fullmatch(r"\d+ entries verify", details[("audit verify", "12")])
     assert "Every step answered as expected." in output
     assert list(tmp_path.glob("fiduciary-demo-*")) == [], "the demo removes its data directory"
 

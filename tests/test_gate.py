@@ -23,7 +23,7 @@ from fiduciary.rails import SandboxRail
 from fiduciary.runtime import Runtime, open_runtime
 from fiduciary.settings import Settings
 from fiduciary.store import TransactionRow
-from tests.conftest import DEFAULT_TERMS, make_tenant
+from tests.conftest import DEFAULT_TERMS, TEST_POLICY, make_tenant
 
 pytestmark = pytest.mark.anyio
 
@@ -176,9 +176,7 @@ async def test_an_approval_is_bound_to_the_policy_version_it_was_asked_under(
     runtime: Runtime, tenant: control.Tenant
 ) -> None:
     held = await pay(runtime, tenant, "300.00")
-    from fiduciary.policies import default_source as default_policy_source
-
-    source = default_policy_source().replace('amount = "500.00"', 'amount = "450.00"')
+    source = TEST_POLICY.replace('amount = "500.00"', 'amount = "450.00"')
     await runtime.control.config.apply_policy(tenant.admin, tenant.org_id, tenant.project_id, source)
     outcome = await runtime.control.approvals.approve(tenant.admin, held.approval_id or "")
     assert outcome.code.value == "approval_stale"

@@ -38,6 +38,8 @@ class Code(StrEnum):
     COUNTRY_BLOCKED = "country_blocked"
     CATEGORY_BLOCKED = "category_blocked"
     RATE_LIMITED = "rate_limited"
+    OUTSIDE_HOURS = "outside_hours"
+    COUNTERPARTY_LIMIT_EXCEEDED = "counterparty_limit_exceeded"
     POLICY_MISSING = "policy_missing"
 
     # Mandates and kill switch.
@@ -93,6 +95,8 @@ MESSAGES: dict[Code, str] = {
     Code.COUNTRY_BLOCKED: "the policy does not allow payments to this country",
     Code.CATEGORY_BLOCKED: "the policy does not allow payments in this category",
     Code.RATE_LIMITED: "too many calls in this window; wait before trying again",
+    Code.OUTSIDE_HOURS: "the policy does not allow payments at this time",
+    Code.COUNTERPARTY_LIMIT_EXCEEDED: "the payment would exceed the limit for this payee",
     Code.POLICY_MISSING: "no policy is active for this project",
     Code.NO_MANDATE: "no mandate covers this payment",
     Code.MANDATE_REVOKED: "the mandate was revoked",

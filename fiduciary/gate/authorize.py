@@ -15,7 +15,7 @@ from fiduciary.domain.ids import Prefix, new_id
 from fiduciary.domain.intents import OUTFLOWS, AgentRef, PaymentIntent
 from fiduciary.domain.states import TxState
 from fiduciary.gate.outcomes import agent_actor
-from fiduciary.mandates import ClosedMandate, ClosedTerms, MandateUsage, choose, sign_closed, verify_open
+from fiduciary.mandates import ClosedMandate, ClosedTerms, MandateUsage, OpenMandate, choose, sign_closed, verify_open
 from fiduciary.mandates.keys import KeyPurpose
 from fiduciary.policies import Count, Policy, PolicyInput, parse_policy
 from fiduciary.store import ApprovalRow, SignerSource, TransactionRow, WriteTx
@@ -54,16 +54,26 @@ class Authorizer:
         policy = await self._policy(w, caller)
         if policy is None:
             return await w.move(txn, S.DENIED, actor=actor, code=Code.POLICY_MISSING, payload={"stage": "policy"})
+        mandate_payload: dict[str, Any] = {}
+        mandate, code = await self._covering_mandate(w, intent, mandate_payload)
         counts = {c.rule_id: await _read_count(w, caller, c) for c in policies.counts_for(policy, intent, w.now)}
-        facts = PolicyInput(counts, risk_bp=facts.risk_bp, tainted=facts.tainted, approved=approval is not None)
+        facts = PolicyInput(
+            counts,
+            risk_bp=facts.risk_bp,
+            tainted=facts.tainted,
+            approved=approval is not None,
+            # A payee the operator named in the covering mandate is known, whether or not it was paid before.
+            payee_in_mandate=mandate is not None and mandate.terms.counterparties is not None,
+            now=w.now,
+        )
         decision = policies.evaluate(intent, facts, policy)
         if approval is None:
             await w.count_call(caller, tool=intent.tool.value, at=w.now)  # refused calls count towards rate limits
-        payload: dict[str, Any] = {"stage": "policy", "decision": decision_payload(decision)}
+        payload: dict[str, Any] = {"stage": "policy", "decision": decision_payload(decision), **mandate_payload}
         version = decision.policy_version
         if decision.verdict is Verdict.DENY:
             return await w.move(txn, S.DENIED, actor=actor, code=decision.code, payload=payload, policy_version=version)
-        mandate_id, code = await self._covering_mandate(w, intent, payload)
+        mandate_id = None if mandate is None else mandate.mandate_id
         if mandate_id is None:
             payload["stage"] = "mandate"
             return await w.move(txn, S.DENIED, actor=actor, code=code, payload=payload, policy_version=version)
@@ -134,6 +144,7 @@ class Authorizer:
             caller,
             tool=intent.tool.value,
             currency=intent.amount.currency,
+            counterparty=intent.counterparty,
             at=parse_iso(txn.created_at),
             amount_minor=intent.amount.amount_minor,
         )
@@ -163,7 +174,7 @@ class Authorizer:
 
     async def _covering_mandate(
         self, w: WriteTx, intent: PaymentIntent, payload: dict[str, Any]
-    ) -> tuple[str | None, Code]:
+    ) -> tuple[OpenMandate | None, Code]:
         caller = intent.caller
         keys = await w.public_keys(caller.org_id, KeyPurpose.MANDATE)
         candidates, invalid, revoked = [], [], 0
@@ -189,7 +200,7 @@ class Authorizer:
             payload["invalid_mandates"] = invalid
         if chosen is not None:
             payload["open_mandate_id"] = chosen.mandate_id
-            return chosen.mandate_id, Code.OK
+            return chosen, Code.OK
         if code is Code.NO_MANDATE and revoked and not candidates:
             code = Code.MANDATE_REVOKED
         elif code is Code.NO_MANDATE and invalid and not candidates:
@@ -222,6 +233,17 @@ async def _read_count(w: WriteTx, caller: AgentRef, count: Count) -> int:
     assert count.since is not None
     if count.what == "calls":
         return await w.calls(caller, per_project=count.per_project, tools=count.tools, since=count.since)
+    if count.what in ("paid_to_amount", "paid_to_count"):
+        assert count.counterparty is not None
+        amount, payments = await w.spent_to(
+            caller,
+            per_project=count.per_project,
+            counterparty=count.counterparty,
+            currency=count.currency,
+            tools=count.tools,
+            since=count.since,
+        )
+        return amount if count.what == "paid_to_amount" else payments
     assert count.currency is not None
     return await w.spent(
         caller, per_project=count.per_project, currency=count.currency, tools=count.tools, since=count.since

@@ -214,6 +214,7 @@ class Settlement:
             txn.caller,
             tool=txn.tool.value,
             currency=txn.amount.currency,
+            counterparty=txn.counterparty,
             at=parse_iso(txn.created_at),
             amount_minor=-txn.amount.amount_minor,
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from fiduciary.domain.codes import Code
 from fiduciary.domain.counterparties import match_keys
@@ -48,6 +49,10 @@ class PolicyInput:
     """A tool result flowing back to this agent was flagged as an injection."""
     approved: bool = False
     """A human approved this exact intent: approval rules are satisfied, deny rules still apply."""
+    payee_in_mandate: bool = False
+    """The covering open mandate names this counterparty in its allow-list: the payee is known."""
+    now: datetime | None = None
+    """When the decision is taken; time windows treat an unknown time as inside (fail closed)."""
 
 
 def in_scope(scope: Scope, intent: PaymentIntent) -> bool:
@@ -82,12 +87,40 @@ def counts_for(policy: Policy, intent: PaymentIntent, now: datetime) -> list[Cou
             continue
         assert rule.window is not None, "a counted rule has a window"
         since = window_start(rule.window, now, timezone=policy.timezone, hours=rule.hours)
+        if rule.kind is K.COUNTERPARTY_LIMIT:
+            what = "paid_to_amount" if rule.payments is None else "paid_to_count"
+            needed.append(
+                Count(
+                    rule.id, what, per_project, tools, since, currency=rule.currency, counterparty=intent.counterparty
+                )
+            )
+            continue
         what = "calls" if rule.kind is K.RATE_LIMIT else "spent"
         needed.append(Count(rule.id, what, per_project, tools, since=since, currency=rule.currency))
     return needed
 
 
-def _hit(rule: Rule, intent: PaymentIntent, facts: PolicyInput) -> RuleHit | None:
+def _over_payee_limit(rule: Rule, count: int, amount: int) -> bool:
+    if rule.payments is not None:
+        return count + 1 > rule.payments
+    return rule.amount_minor is not None and count + amount > rule.amount_minor
+
+
+def _inside_hours(rule: Rule, now: datetime | None, timezone: str) -> bool:
+    """Whether `now` falls in the rule's weekly window (local time); an unknown time is inside."""
+    if now is None:
+        return True
+    assert rule.start_minute is not None and rule.end_minute is not None, "a time window has a start and an end"
+    local = now.astimezone(ZoneInfo(timezone))
+    minute, day = local.hour * 60 + local.minute, local.weekday()
+    days = rule.days if rule.days is not None else frozenset(range(7))
+    if rule.start_minute < rule.end_minute:
+        return day in days and rule.start_minute <= minute < rule.end_minute
+    # Across midnight: from `start` on a listed day until `end` on the next day.
+    return (minute >= rule.start_minute and day in days) or (minute < rule.end_minute and (day - 1) % 7 in days)
+
+
+def _hit(rule: Rule, intent: PaymentIntent, facts: PolicyInput, timezone: str) -> RuleHit | None:
     amount, kind = intent.amount.amount_minor, rule.kind
     count = facts.counts.get(rule.id, 0)
     deny: Code | None = None
@@ -106,10 +139,14 @@ def _hit(rule: Rule, intent: PaymentIntent, facts: PolicyInput) -> RuleHit | Non
         deny = Code.COUNTRY_BLOCKED
     elif kind is K.DENY_CATEGORY and (intent.category or "").casefold() in rule.values:
         deny = Code.CATEGORY_BLOCKED
+    elif kind is K.COUNTERPARTY_LIMIT and _over_payee_limit(rule, count, amount):
+        deny = Code.COUNTERPARTY_LIMIT_EXCEEDED
+    elif kind is K.BLOCKED_HOURS and _inside_hours(rule, facts.now, timezone):
+        deny, hold = (None, True) if rule.hold_instead else (Code.OUTSIDE_HOURS, False)
     elif kind is K.APPROVAL_THRESHOLD and rule.amount_minor is not None:
         hold = amount >= rule.amount_minor
     elif kind is K.APPROVAL_NEW_COUNTERPARTY and rule.min_payments is not None:
-        hold = count < rule.min_payments
+        hold = count < rule.min_payments and not facts.payee_in_mandate
     elif kind is K.APPROVAL_REQUIRED:
         hold = True
     elif kind is K.INJECTION_REVIEW and rule.min_score_bp is not None:
@@ -124,7 +161,11 @@ def evaluate(intent: PaymentIntent, facts: PolicyInput, policy: Policy) -> Decis
     if intent.amount.currency not in policy.currencies:
         hit = RuleHit("builtin.currencies", Verdict.DENY, Code.CURRENCY_NOT_ALLOWED)
         return combine((hit,), policy_version=policy.version)
-    hits = [found for rule in policy.rules if _applies(rule, intent) and (found := _hit(rule, intent, facts))]
+    hits = [
+        found
+        for rule in policy.rules
+        if _applies(rule, intent) and (found := _hit(rule, intent, facts, policy.timezone))
+    ]
     if facts.tainted:
         hits.append(RuleHit(TAINTED_RULE_ID, Verdict.APPROVAL_REQUIRED, Code.APPROVAL_REQUIRED))
     if facts.approved:

@@ -52,25 +52,32 @@ _REQUIRED: dict[RuleKind, frozenset[str]] = {
     K.DENY_COUNTRY: frozenset({"countries"}),
     K.DENY_CATEGORY: frozenset({"categories"}),
     K.INJECTION_REVIEW: frozenset({"min_score"}),
+    K.BLOCKED_HOURS: frozenset({"start", "end"}),
+    K.COUNTERPARTY_LIMIT: frozenset({"window"}),
 }
 _OPTIONAL: dict[RuleKind, frozenset[str]] = {
     K.BUDGET: frozenset({"hours", "per"}),
     K.DAILY_BUDGET: frozenset({"per"}),
     K.RATE_LIMIT: frozenset({"per"}),
     K.APPROVAL_NEW_COUNTERPARTY: frozenset({"min_payments", "per"}),
+    K.BLOCKED_HOURS: frozenset({"days", "action"}),
+    K.COUNTERPARTY_LIMIT: frozenset({"currency", "amount", "payments", "hours", "per"}),
 }
 _DEFAULT_TOOLS: dict[RuleKind, frozenset[str]] = {
     K.BUDGET: _OUTFLOW_TOOLS,
     K.DAILY_BUDGET: _OUTFLOW_TOOLS,
     K.ALLOW_COUNTERPARTY: _OUTFLOW_TOOLS,
     K.APPROVAL_NEW_COUNTERPARTY: frozenset({Tool.PAY.value}),
+    K.COUNTERPARTY_LIMIT: _OUTFLOW_TOOLS,
 }
-COUNTED = frozenset({K.BUDGET, K.DAILY_BUDGET, K.RATE_LIMIT, K.APPROVAL_NEW_COUNTERPARTY})
+COUNTED = frozenset({K.BUDGET, K.DAILY_BUDGET, K.RATE_LIMIT, K.APPROVAL_NEW_COUNTERPARTY, K.COUNTERPARTY_LIMIT})
 """Kinds that read a durable counter from the store."""
 _COMMON_KEYS = frozenset({"id", "kind", "tools", "agents", "when", "description"})
 _WHEN_KEYS = frozenset({"tools", "agents", "currencies", "counterparties", "categories", "countries"})
 _COUNTRY_RE = re.compile(r"[A-Z]{2}")
 _HOURS_MAX = 366 * 24
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CLOCK_RE = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 
 
 def parse_policy(source: str) -> Policy:
@@ -158,6 +165,10 @@ def _rule(raw: object, at: str, index: int, currencies: frozenset[str]) -> Rule:
         fields["values"] = frozenset(c.casefold() for c in _names(raw["categories"], where, "categories") or ())
     if kind is K.INJECTION_REVIEW:
         fields["min_score_bp"] = _score_bp(raw["min_score"], where)
+    if kind is K.BLOCKED_HOURS:
+        fields |= _hours(raw, where)
+    if kind is K.COUNTERPARTY_LIMIT:
+        fields |= _payee_limit(raw, where, currencies)
     if kind in COUNTED:
         fields |= _counting(kind, raw, where)
     return Rule(id=rule_id, kind=kind, **fields)
@@ -173,6 +184,45 @@ def _amount(raw: Mapping[str, Any], where: str, currencies: frozenset[str]) -> d
     return {"currency": money.currency, "amount_minor": money.amount_minor}
 
 
+def _hours(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """A weekly window: `start`/`end` as HH:MM local time, optional `days` it starts on, optional action."""
+    start, end = (_clock(raw[key], where, key) for key in ("start", "end"))
+    if start == end:
+        raise ConfigError(f"{where}: `start` and `end` are the same time; a window needs a length")
+    days = None
+    if "days" in raw:
+        named = _names(raw["days"], where, "days") or frozenset()
+        unknown = sorted(named - set(_DAYS))
+        if unknown:
+            raise ConfigError(f"{where}: `days` holds {unknown[0]!r}; use {', '.join(_DAYS)}")
+        days = frozenset(_DAYS.index(day) for day in named)
+    action = raw.get("action", "deny")
+    if action not in ("deny", "approval"):
+        raise ConfigError(f"{where}: `action` must be deny or approval")
+    return {"start_minute": start, "end_minute": end, "days": days, "hold_instead": action == "approval"}
+
+
+def _clock(value: object, where: str, key: str) -> int:
+    found = _CLOCK_RE.fullmatch(value) if isinstance(value, str) else None
+    if found is None:
+        raise ConfigError(f'{where}: `{key}` must be a time of day such as "22:30"')
+    return int(found[1]) * 60 + int(found[2])
+
+
+def _payee_limit(raw: Mapping[str, Any], where: str, currencies: frozenset[str]) -> dict[str, Any]:
+    """At most `amount` (with `currency`) or at most `payments` to one payee in the window: one of the two."""
+    if ("amount" in raw) == ("payments" in raw):
+        raise ConfigError(f"{where}: give either `amount` (with `currency`) or `payments`, not both")
+    if "amount" in raw:
+        if "currency" not in raw:
+            raise ConfigError(f"{where}: missing keys currency")
+        return _amount(raw, where, currencies)
+    payments = raw["payments"]
+    if isinstance(payments, bool) or not isinstance(payments, int) or not 1 <= payments <= 1_000_000:
+        raise ConfigError(f"{where}: `payments` must be a whole number from 1")
+    return {"payments": payments}
+
+
 def _counting(kind: RuleKind, raw: Mapping[str, Any], where: str) -> dict[str, Any]:
     """Window, length and whose totals a counted rule adds up."""
     per = raw.get("per", Per.AGENT.value)
@@ -186,7 +236,7 @@ def _counting(kind: RuleKind, raw: Mapping[str, Any], where: str) -> dict[str, A
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 1_000_000:
             raise ConfigError(f"{where}: `min_payments` must be a whole number from 1")
         return fields | {"min_payments": count}
-    allowed = {"day", "week", "month", "rolling"} if kind is K.BUDGET else {"minute", "hour", "day"}
+    allowed = {"minute", "hour", "day"} if kind is K.RATE_LIMIT else {"day", "week", "month", "rolling"}
     window = raw["window"]
     if window not in allowed:
         raise ConfigError(f"{where}: `window` must be one of {', '.join(sorted(allowed))}")
@@ -303,6 +353,11 @@ def _canonical_form(name: str, currencies: frozenset[str], timezone: str, rules:
                 "per": r.per.value,
                 "calls": r.calls,
                 "min_payments": r.min_payments,
+                "payments": r.payments,
+                "days": None if r.days is None else sorted(r.days),
+                "start_minute": r.start_minute,
+                "end_minute": r.end_minute,
+                "hold_instead": r.hold_instead,
             }
             for r in rules
         ],

@@ -29,6 +29,10 @@ class RuleKind(StrEnum):
     """Deny payments whose country (ISO 3166 alpha-2) is listed."""
     DENY_CATEGORY = "deny_category"
     """Deny payments whose category (e.g. an MCC code) is listed."""
+    BLOCKED_HOURS = "blocked_hours"
+    """Deny (or, with action = "approval", hold) payments inside a weekly time window."""
+    COUNTERPARTY_LIMIT = "counterparty_limit"
+    """Deny what would take one payee past `amount` or `payments` in the window."""
     INJECTION_REVIEW = "injection_review"
     """Hold a payment whose injection score is at or above `min_score` (below the block threshold)."""
 
@@ -81,6 +85,15 @@ class Rule:
     per: Per = Per.AGENT
     calls: int | None = None
     min_payments: int | None = None
+    payments: int | None = None
+    """Most payments to one payee in the window (`counterparty_limit`)."""
+    days: frozenset[int] | None = None
+    """Weekdays a time window starts on, Monday = 0; None is every day."""
+    start_minute: int | None = None
+    end_minute: int | None = None
+    """Minutes after local midnight; a window whose end is before its start runs across midnight."""
+    hold_instead: bool = False
+    """A time window that holds for a person instead of denying."""
 
 
 @dataclass(frozen=True, slots=True)

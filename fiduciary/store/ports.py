@@ -133,6 +133,19 @@ class Reads(KeyReads, Protocol):
         """Money-moving calls decided since `since`'s minute."""
         ...
 
+    async def spent_to(
+        self,
+        caller: AgentRef,
+        *,
+        per_project: bool,
+        counterparty: str,
+        currency: str | None,
+        tools: Sequence[str],
+        since: datetime,
+    ) -> tuple[int, int]:
+        """(minor units, payments) authorised to `counterparty` since `since`'s hour, in `currency` or any."""
+        ...
+
     async def payments_to(self, caller: AgentRef, *, per_project: bool, counterparty: str) -> int:
         """Settled payments to `counterparty` (canonical form), ever."""
         ...
@@ -310,8 +323,12 @@ class WriteTx(Reads, Protocol):
 
     async def clear_taints(self, caller: AgentRef, *, by: str) -> int: ...
 
-    async def count_spend(self, caller: AgentRef, *, tool: str, currency: str, at: datetime, amount_minor: int) -> None:
-        """Add (or, negative, give back) spending in the hour bucket of `at`; the CHECK keeps it >= 0."""
+    async def count_spend(
+        self, caller: AgentRef, *, tool: str, currency: str, counterparty: str, at: datetime, amount_minor: int
+    ) -> None:
+        """Add (or, negative, give back) one payment's amount in the hour bucket of `at`, overall and per payee.
+
+        The CHECKs keep every counter at or above zero."""
         ...
 
     async def count_call(self, caller: AgentRef, *, tool: str, at: datetime) -> None: ...

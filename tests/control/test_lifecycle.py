@@ -14,10 +14,9 @@ from fiduciary.domain.intents import AgentRef, PaymentRequest, Tool
 from fiduciary.domain.money import Money
 from fiduciary.domain.results import Outcome, Status
 from fiduciary.domain.states import TxState
-from fiduciary.policies import default_source
 from fiduciary.runtime import Runtime
 from fiduciary.settings import Settings
-from tests.conftest import make_tenant
+from tests.conftest import TEST_POLICY, make_tenant
 
 pytestmark = pytest.mark.anyio
 
@@ -297,10 +296,10 @@ async def test_applying_the_same_policy_file_again_is_not_a_new_version(
     runtime: Runtime, tenant: Tenant, settings: Settings
 ) -> None:
     entries = len(chain(settings, tenant.org_id))
-    _, _, applied = await runtime.control.config.apply_policy(tenant.admin, None, None, default_source())
+    _, _, applied = await runtime.control.config.apply_policy(tenant.admin, None, None, TEST_POLICY)
     assert (applied.version, applied.changed) == (1, False)
     assert len(chain(settings, tenant.org_id)) == entries
-    changed = default_source().replace('amount = "600.00"', 'amount = "700.00"')
+    changed = TEST_POLICY.replace('amount = "600.00"', 'amount = "700.00"')
     org, project, applied = await runtime.control.config.apply_policy(tenant.admin, None, None, changed)
     assert (org, project, applied.version, applied.changed) == (tenant.org_id, tenant.project_id, 2, True)
 

@@ -11,6 +11,8 @@ from fiduciary.policies import PolicyInput, evaluate, parse_policy
 from fiduciary.policies import default_source as default_policy_source
 
 POLICY = parse_policy(default_policy_source())
+KNOWN = {"new-payee-review": 1}
+"""The payee was paid once before: the default policy's new-payee review is satisfied."""
 CALLER = AgentRef("org_a", "prj_a", "agt_a")
 
 
@@ -19,38 +21,40 @@ def intent(amount: str, currency: str = "USD", counterparty: str = "acct:x", too
 
 
 def test_a_small_payment_is_allowed() -> None:
-    decision = evaluate(intent("10.00"), PolicyInput(), POLICY)
+    decision = evaluate(intent("10.00"), PolicyInput(KNOWN), POLICY)
     assert decision.verdict is Verdict.ALLOW and decision.policy_version == POLICY.version
 
 
 def test_budget_denies_the_payment_that_would_cross_the_daily_cap() -> None:
-    assert evaluate(intent("100.00"), PolicyInput({"daily-budget-usd": 50_000}), POLICY).verdict is Verdict.ALLOW
-    decision = evaluate(intent("100.01"), PolicyInput({"daily-budget-usd": 50_000}), POLICY)
+    assert (
+        evaluate(intent("100.00"), PolicyInput(KNOWN | {"daily-budget-usd": 50_000}), POLICY).verdict is Verdict.ALLOW
+    )
+    decision = evaluate(intent("100.01"), PolicyInput(KNOWN | {"daily-budget-usd": 50_000}), POLICY)
     assert decision.code is Code.BUDGET_EXCEEDED and decision.rule_id == "daily-budget-usd"
 
 
 def test_deny_wins_over_approval_and_every_matched_rule_is_reported() -> None:
-    decision = evaluate(intent("490.00"), PolicyInput({"daily-budget-usd": 12_000}), POLICY)
+    decision = evaluate(intent("490.00"), PolicyInput(KNOWN | {"daily-budget-usd": 12_000}), POLICY)
     assert decision.verdict is Verdict.DENY and decision.code is Code.BUDGET_EXCEEDED
     assert {h.rule_id for h in decision.hits} == {"daily-budget-usd", "approval-from-250-usd"}
 
 
 def test_an_amount_at_the_threshold_needs_approval_and_an_approval_satisfies_it() -> None:
-    assert evaluate(intent("250.00"), PolicyInput(), POLICY).verdict is Verdict.APPROVAL_REQUIRED
-    assert evaluate(intent("250.00"), PolicyInput(approved=True), POLICY).verdict is Verdict.ALLOW
+    assert evaluate(intent("250.00"), PolicyInput(KNOWN), POLICY).verdict is Verdict.APPROVAL_REQUIRED
+    assert evaluate(intent("250.00"), PolicyInput(KNOWN, approved=True), POLICY).verdict is Verdict.ALLOW
 
 
 def test_a_currency_the_policy_does_not_name_is_denied() -> None:
-    assert evaluate(intent("1.00", "EUR"), PolicyInput(), POLICY).code is Code.CURRENCY_NOT_ALLOWED
+    assert evaluate(intent("1.00", "EUR"), PolicyInput(KNOWN), POLICY).code is Code.CURRENCY_NOT_ALLOWED
 
 
 def test_a_tainted_session_needs_approval() -> None:
-    assert evaluate(intent("1.00"), PolicyInput(tainted=True), POLICY).verdict is Verdict.APPROVAL_REQUIRED
+    assert evaluate(intent("1.00"), PolicyInput(KNOWN, tainted=True), POLICY).verdict is Verdict.APPROVAL_REQUIRED
 
 
 def test_an_injection_score_in_the_review_band_needs_approval() -> None:
-    assert evaluate(intent("1.00"), PolicyInput(risk_bp=4_500), POLICY).verdict is Verdict.APPROVAL_REQUIRED
-    assert evaluate(intent("1.00"), PolicyInput(risk_bp=3_999), POLICY).verdict is Verdict.ALLOW
+    assert evaluate(intent("1.00"), PolicyInput(KNOWN, risk_bp=4_500), POLICY).verdict is Verdict.APPROVAL_REQUIRED
+    assert evaluate(intent("1.00"), PolicyInput(KNOWN, risk_bp=3_999), POLICY).verdict is Verdict.ALLOW
 
 
 def test_a_blocked_counterparty_is_denied_whatever_its_case() -> None:
@@ -58,7 +62,9 @@ def test_a_blocked_counterparty_is_denied_whatever_its_case() -> None:
         'name = "p"\ncurrencies = ["USD"]\n[[rules]]\nid = "no-x"\nkind = "deny_counterparty"\n'
         'counterparties = ["acct:Evil"]\n'
     )
-    assert evaluate(intent("1.00", counterparty="ACCT:EVIL"), PolicyInput(), policy).code is Code.COUNTERPARTY_BLOCKED
+    assert (
+        evaluate(intent("1.00", counterparty="ACCT:EVIL"), PolicyInput(KNOWN), policy).code is Code.COUNTERPARTY_BLOCKED
+    )
 
 
 @pytest.mark.parametrize(

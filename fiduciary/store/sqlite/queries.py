@@ -263,6 +263,29 @@ class Queries:
         assert row is not None
         return int(row["total"])
 
+    async def spent_to(
+        self,
+        caller: AgentRef,
+        *,
+        per_project: bool,
+        counterparty: str,
+        currency: str | None,
+        tools: Sequence[str],
+        since: datetime,
+    ) -> tuple[int, int]:
+        """(minor units, payments) authorised to `counterparty` since `since`'s hour, in `currency` or any."""
+        who, params = self._who(caller, per_project)
+        sql = (
+            "SELECT COALESCE(SUM(amount_minor), 0) AS total, COALESCE(SUM(payments), 0) AS payments "  # noqa: S608
+            f"FROM payee_buckets WHERE {who} AND counterparty = ? AND tool IN ({_marks(tools)}) AND bucket >= ?"
+        )
+        values: list[Any] = [*params, counterparty, *tools, iso(hour_bucket(since))]
+        if currency is not None:
+            sql, values = sql + " AND currency = ?", [*values, currency]
+        row = await self._one(sql, values)
+        assert row is not None
+        return int(row["total"]), int(row["payments"])
+
     async def payments_to(self, caller: AgentRef, *, per_project: bool, counterparty: str) -> int:
         """Settled payments to `counterparty` (canonical form), ever."""
         who, params = self._who(caller, per_project)

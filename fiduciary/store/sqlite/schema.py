@@ -355,12 +355,34 @@ CREATE TABLE payees (
 ) STRICT;
 CREATE INDEX payees_by_project ON payees(org_id, project_id, counterparty);
 
+CREATE TABLE payee_buckets (
+    org_id        TEXT NOT NULL,
+    project_id    TEXT NOT NULL,
+    agent_id      TEXT NOT NULL,
+    counterparty  TEXT NOT NULL,
+    tool          TEXT NOT NULL,
+    currency      TEXT NOT NULL,
+    bucket        TEXT NOT NULL,
+    amount_minor  INTEGER NOT NULL CHECK (amount_minor >= 0),
+    payments      INTEGER NOT NULL CHECK (payments >= 0),
+    PRIMARY KEY (org_id, project_id, agent_id, counterparty, tool, currency, bucket),
+    FOREIGN KEY (org_id, project_id, agent_id) REFERENCES agents(org_id, project_id, agent_id)
+) STRICT;
+CREATE INDEX payee_buckets_by_project ON payee_buckets(org_id, project_id, counterparty, bucket);
+
 INSERT INTO spend_buckets
     SELECT org_id, project_id, agent_id, tool, currency, substr(created_at, 1, 13) || ':00:00.000000Z',
            SUM(amount_minor)
     FROM transactions
     WHERE state IN ('authorized', 'held', 'dispatching', 'unknown', 'settled', 'rolling_back')
     GROUP BY org_id, project_id, agent_id, tool, currency, substr(created_at, 1, 13);
+
+INSERT INTO payee_buckets
+    SELECT org_id, project_id, agent_id, counterparty, tool, currency,
+           substr(created_at, 1, 13) || ':00:00.000000Z', SUM(amount_minor), COUNT(*)
+    FROM transactions
+    WHERE state IN ('authorized', 'held', 'dispatching', 'unknown', 'settled', 'rolling_back')
+    GROUP BY org_id, project_id, agent_id, counterparty, tool, currency, substr(created_at, 1, 13);
 
 INSERT INTO payees
     SELECT org_id, project_id, agent_id, counterparty, COUNT(*), MIN(updated_at), MAX(updated_at)

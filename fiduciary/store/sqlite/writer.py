@@ -477,21 +477,39 @@ class Writer(Queries):
 
     # Durable counters, changed in the same transaction as the hold, release or settlement they count.
 
-    async def count_spend(self, caller: AgentRef, *, tool: str, currency: str, at: datetime, amount_minor: int) -> None:
-        """Add (or, negative, give back) spending in the hour bucket of `at`; the CHECK keeps it >= 0."""
-        key = (caller.org_id, caller.project_id, caller.agent_id, tool, currency, iso(hour_bucket(at)))
+    async def count_spend(
+        self, caller: AgentRef, *, tool: str, currency: str, counterparty: str, at: datetime, amount_minor: int
+    ) -> None:
+        """Add (or, negative, give back) one payment's amount in the hour bucket of `at`, overall and per payee.
+
+        The CHECKs keep every counter at or above zero.
+        """
+        bucket = iso(hour_bucket(at))
+        key = (caller.org_id, caller.project_id, caller.agent_id, tool, currency, bucket)
+        payee_key = (caller.org_id, caller.project_id, caller.agent_id, counterparty, tool, currency, bucket)
         if amount_minor < 0:
             changed = await self._exec(
                 "UPDATE spend_buckets SET amount_minor = amount_minor + ? WHERE org_id = ? AND project_id = ? "
                 "AND agent_id = ? AND tool = ? AND currency = ? AND bucket = ?",
                 (amount_minor, *key),
             )
-            assert changed == 1, "a give-back follows the spending it returns"
+            changed += await self._exec(
+                "UPDATE payee_buckets SET amount_minor = amount_minor + ?, payments = payments - 1 WHERE org_id = ? "
+                "AND project_id = ? AND agent_id = ? AND counterparty = ? AND tool = ? AND currency = ? AND bucket = ?",
+                (amount_minor, *payee_key),
+            )
+            assert changed == 2, "a give-back follows the spending it returns"
             return
         await self._exec(
             "INSERT INTO spend_buckets VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (org_id, project_id, agent_id, tool, "
             "currency, bucket) DO UPDATE SET amount_minor = amount_minor + excluded.amount_minor",
             (*key, amount_minor),
+        )
+        await self._exec(
+            "INSERT INTO payee_buckets VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (org_id, project_id, agent_id, "
+            "counterparty, tool, currency, bucket) DO UPDATE SET amount_minor = amount_minor + excluded.amount_minor, "
+            "payments = payments + 1",
+            (*payee_key, amount_minor),
         )
 
     async def count_call(self, caller: AgentRef, *, tool: str, at: datetime) -> None:
