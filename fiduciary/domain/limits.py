@@ -60,7 +60,7 @@ open_mandate_days_max: Final = 366
 
 # Policies.
 policy_file_bytes_max: Final = 256 * 1024
-policy_rules_max: Final = 500
+policy_rules_max: Final = 2_000
 policy_list_entries_max: Final = 1000
 
 # Rails.

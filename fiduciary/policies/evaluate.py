@@ -7,7 +7,7 @@ as the hold, and passes them back in `PolicyInput.counts`, keyed by rule id.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -55,30 +55,65 @@ class PolicyInput:
     """When the decision is taken; time windows treat an unknown time as inside (fail closed)."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Subject:
+    """What the rules look at, computed once per decision rather than once per rule."""
+
+    tool: str
+    agent_id: str
+    currency: str
+    amount: int
+    keys: frozenset[str]
+    category: str
+    country: str | None
+    minute: int | None
+    day: int | None
+    """Local minute of the day and weekday (Monday = 0), None when the time is unknown."""
+
+
+def _subject(intent: PaymentIntent, now: datetime | None, timezone: str) -> _Subject:
+    local = None if now is None else now.astimezone(ZoneInfo(timezone))
+    return _Subject(
+        tool=intent.tool.value,
+        agent_id=intent.caller.agent_id,
+        currency=intent.amount.currency,
+        amount=intent.amount.amount_minor,
+        keys=match_keys(intent.counterparty),
+        category=(intent.category or "").casefold(),
+        country=intent.country,
+        minute=None if local is None else local.hour * 60 + local.minute,
+        day=None if local is None else local.weekday(),
+    )
+
+
+def _in_scope(scope: Scope, s: _Subject) -> bool:
+    return (
+        s.tool in scope.tools
+        and (scope.agents is None or s.agent_id in scope.agents)
+        and (scope.currencies is None or s.currency in scope.currencies)
+        and (scope.counterparties is None or bool(s.keys & scope.counterparties))
+        and (scope.categories is None or s.category in scope.categories)
+        and (scope.countries is None or s.country in scope.countries)
+    )
+
+
 def in_scope(scope: Scope, intent: PaymentIntent) -> bool:
-    """Whether a rule looks at this intent at all."""
-    if intent.tool.value not in scope.tools:
-        return False
-    if scope.agents is not None and intent.caller.agent_id not in scope.agents:
-        return False
-    if scope.currencies is not None and intent.amount.currency not in scope.currencies:
-        return False
-    if scope.counterparties is not None and not match_keys(intent.counterparty) & scope.counterparties:
-        return False
-    if scope.categories is not None and (intent.category or "").casefold() not in scope.categories:
-        return False
-    return scope.countries is None or intent.country in scope.countries
+    """Whether a rule with this scope looks at `intent` at all."""
+    return _in_scope(scope, _subject(intent, None, "UTC"))
 
 
-def _applies(rule: Rule, intent: PaymentIntent) -> bool:
-    return in_scope(rule.scope, intent) and (rule.currency is None or rule.currency == intent.amount.currency)
+def _applies(rule: Rule, s: _Subject) -> bool:
+    if rule.currency is not None and rule.currency != s.currency:
+        return False
+    return _in_scope(rule.scope, s) if rule.narrow else s.tool in rule.scope.tools
 
 
 def counts_for(policy: Policy, intent: PaymentIntent, now: datetime) -> list[Count]:
     """The counters the policy's counted rules need for this intent."""
     needed = []
+    subject = _subject(intent, None, policy.timezone)
     for rule in policy.counted:
-        if not _applies(rule, intent):
+        if not _applies(rule, subject):
             continue
         tools = tuple(sorted(rule.scope.tools))
         per_project = rule.per is Per.PROJECT
@@ -100,60 +135,68 @@ def counts_for(policy: Policy, intent: PaymentIntent, now: datetime) -> list[Cou
     return needed
 
 
-def _over_payee_limit(rule: Rule, count: int, amount: int) -> bool:
+Check = Callable[[Rule, _Subject, PolicyInput], bool]
+"""Whether a rule of one kind fires for the subject (deny rules deny, approval rules hold)."""
+
+
+def _over_payee_limit(rule: Rule, s: _Subject, facts: PolicyInput) -> bool:
+    count = facts.counts.get(rule.id, 0)
     if rule.payments is not None:
         return count + 1 > rule.payments
-    return rule.amount_minor is not None and count + amount > rule.amount_minor
+    return rule.amount_minor is not None and count + s.amount > rule.amount_minor
 
 
-def _inside_hours(rule: Rule, now: datetime | None, timezone: str) -> bool:
-    """Whether `now` falls in the rule's weekly window (local time); an unknown time is inside."""
-    if now is None:
+def _inside_hours(rule: Rule, s: _Subject, facts: PolicyInput) -> bool:
+    """Whether the decision falls in the rule's weekly window (local time); an unknown time is inside."""
+    if s.minute is None or s.day is None:
         return True
     assert rule.start_minute is not None and rule.end_minute is not None, "a time window has a start and an end"
-    local = now.astimezone(ZoneInfo(timezone))
-    minute, day = local.hour * 60 + local.minute, local.weekday()
-    days = rule.days if rule.days is not None else frozenset(range(7))
+    days = rule.days if rule.days is not None else _EVERY_DAY
     if rule.start_minute < rule.end_minute:
-        return day in days and rule.start_minute <= minute < rule.end_minute
+        return s.day in days and rule.start_minute <= s.minute < rule.end_minute
     # Across midnight: from `start` on a listed day until `end` on the next day.
-    return (minute >= rule.start_minute and day in days) or (minute < rule.end_minute and (day - 1) % 7 in days)
+    return (s.minute >= rule.start_minute and s.day in days) or (s.minute < rule.end_minute and (s.day - 1) % 7 in days)
 
 
-def _hit(rule: Rule, intent: PaymentIntent, facts: PolicyInput, timezone: str) -> RuleHit | None:
-    amount, kind = intent.amount.amount_minor, rule.kind
-    count = facts.counts.get(rule.id, 0)
-    deny: Code | None = None
-    hold = False
-    if kind is K.MAX_AMOUNT and rule.amount_minor is not None and amount > rule.amount_minor:
-        deny = Code.AMOUNT_OVER_LIMIT
-    elif kind in (K.BUDGET, K.DAILY_BUDGET) and rule.amount_minor is not None and count + amount > rule.amount_minor:
-        deny = Code.BUDGET_EXCEEDED
-    elif kind is K.RATE_LIMIT and rule.calls is not None and count + 1 > rule.calls:
-        deny = Code.RATE_LIMITED
-    elif kind is K.ALLOW_COUNTERPARTY and not match_keys(intent.counterparty) & rule.counterparties:
-        deny = Code.COUNTERPARTY_NOT_ALLOWED
-    elif kind is K.DENY_COUNTERPARTY and match_keys(intent.counterparty) & rule.counterparties:
-        deny = Code.COUNTERPARTY_BLOCKED
-    elif kind is K.DENY_COUNTRY and intent.country in rule.values:
-        deny = Code.COUNTRY_BLOCKED
-    elif kind is K.DENY_CATEGORY and (intent.category or "").casefold() in rule.values:
-        deny = Code.CATEGORY_BLOCKED
-    elif kind is K.COUNTERPARTY_LIMIT and _over_payee_limit(rule, count, amount):
-        deny = Code.COUNTERPARTY_LIMIT_EXCEEDED
-    elif kind is K.BLOCKED_HOURS and _inside_hours(rule, facts.now, timezone):
-        deny, hold = (None, True) if rule.hold_instead else (Code.OUTSIDE_HOURS, False)
-    elif kind is K.APPROVAL_THRESHOLD and rule.amount_minor is not None:
-        hold = amount >= rule.amount_minor
-    elif kind is K.APPROVAL_NEW_COUNTERPARTY and rule.min_payments is not None:
-        hold = count < rule.min_payments and not facts.payee_in_mandate
-    elif kind is K.APPROVAL_REQUIRED:
-        hold = True
-    elif kind is K.INJECTION_REVIEW and rule.min_score_bp is not None:
-        hold = facts.risk_bp >= rule.min_score_bp
+def _over(rule: Rule, s: _Subject, facts: PolicyInput) -> bool:
+    return rule.amount_minor is not None and facts.counts.get(rule.id, 0) + s.amount > rule.amount_minor
+
+
+_EVERY_DAY = frozenset(range(7))
+_DENY: dict[RuleKind, tuple[Code, Check]] = {
+    K.MAX_AMOUNT: (Code.AMOUNT_OVER_LIMIT, lambda r, s, f: r.amount_minor is not None and s.amount > r.amount_minor),
+    K.BUDGET: (Code.BUDGET_EXCEEDED, _over),
+    K.DAILY_BUDGET: (Code.BUDGET_EXCEEDED, _over),
+    K.RATE_LIMIT: (Code.RATE_LIMITED, lambda r, s, f: r.calls is not None and f.counts.get(r.id, 0) + 1 > r.calls),
+    K.ALLOW_COUNTERPARTY: (Code.COUNTERPARTY_NOT_ALLOWED, lambda r, s, f: not s.keys & r.counterparties),
+    K.DENY_COUNTERPARTY: (Code.COUNTERPARTY_BLOCKED, lambda r, s, f: bool(s.keys & r.counterparties)),
+    K.DENY_COUNTRY: (Code.COUNTRY_BLOCKED, lambda r, s, f: s.country in r.values),
+    K.DENY_CATEGORY: (Code.CATEGORY_BLOCKED, lambda r, s, f: s.category in r.values),
+    K.COUNTERPARTY_LIMIT: (Code.COUNTERPARTY_LIMIT_EXCEEDED, _over_payee_limit),
+}
+_HOLD: dict[RuleKind, Check] = {
+    K.APPROVAL_THRESHOLD: lambda r, s, f: r.amount_minor is not None and s.amount >= r.amount_minor,
+    K.APPROVAL_NEW_COUNTERPARTY: lambda r, s, f: (
+        r.min_payments is not None and f.counts.get(r.id, 0) < r.min_payments and not f.payee_in_mandate
+    ),
+    K.APPROVAL_REQUIRED: lambda r, s, f: True,
+    K.INJECTION_REVIEW: lambda r, s, f: r.min_score_bp is not None and f.risk_bp >= r.min_score_bp,
+}
+
+
+def _hit(rule: Rule, s: _Subject, facts: PolicyInput) -> RuleHit | None:
+    if rule.kind is K.BLOCKED_HOURS:
+        if not _inside_hours(rule, s, facts):
+            return None
+        if rule.hold_instead:
+            return RuleHit(rule.id, Verdict.APPROVAL_REQUIRED, Code.APPROVAL_REQUIRED)
+        return RuleHit(rule.id, Verdict.DENY, Code.OUTSIDE_HOURS)
+    deny = _DENY.get(rule.kind)
     if deny is not None:
-        return RuleHit(rule.id, Verdict.DENY, deny)
-    return RuleHit(rule.id, Verdict.APPROVAL_REQUIRED, Code.APPROVAL_REQUIRED) if hold else None
+        return RuleHit(rule.id, Verdict.DENY, deny[0]) if deny[1](rule, s, facts) else None
+    if _HOLD[rule.kind](rule, s, facts):
+        return RuleHit(rule.id, Verdict.APPROVAL_REQUIRED, Code.APPROVAL_REQUIRED)
+    return None
 
 
 def evaluate(intent: PaymentIntent, facts: PolicyInput, policy: Policy) -> Decision:
@@ -161,11 +204,8 @@ def evaluate(intent: PaymentIntent, facts: PolicyInput, policy: Policy) -> Decis
     if intent.amount.currency not in policy.currencies:
         hit = RuleHit("builtin.currencies", Verdict.DENY, Code.CURRENCY_NOT_ALLOWED)
         return combine((hit,), policy_version=policy.version)
-    hits = [
-        found
-        for rule in policy.rules
-        if _applies(rule, intent) and (found := _hit(rule, intent, facts, policy.timezone))
-    ]
+    subject = _subject(intent, facts.now, policy.timezone)
+    hits = [found for rule in policy.rules if _applies(rule, subject) and (found := _hit(rule, subject, facts))]
     if facts.tainted:
         hits.append(RuleHit(TAINTED_RULE_ID, Verdict.APPROVAL_REQUIRED, Code.APPROVAL_REQUIRED))
     if facts.approved:

@@ -66,6 +66,14 @@ class Scope:
     categories: frozenset[str] | None = None
     countries: frozenset[str] | None = None
 
+    @property
+    def narrow(self) -> bool:
+        """Whether anything beyond the tool limits the scope."""
+        return any(
+            value is not None
+            for value in (self.agents, self.currencies, self.counterparties, self.categories, self.countries)
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Rule:
@@ -94,6 +102,11 @@ class Rule:
     """Minutes after local midnight; a window whose end is before its start runs across midnight."""
     hold_instead: bool = False
     """A time window that holds for a person instead of denying."""
+    narrow: bool = field(default=False, compare=False)
+    """Set from `scope.narrow` when the rule is built, so a decision skips the other scope checks."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "narrow", self.scope.narrow)
 
 
 @dataclass(frozen=True, slots=True)
