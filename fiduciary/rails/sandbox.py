@@ -17,6 +17,7 @@ import fcntl
 import json
 import os
 import secrets
+import threading
 from dataclasses import asdict
 from pathlib import Path
 from typing import TextIO
@@ -43,6 +44,11 @@ class SandboxRail:
     def __init__(self, ledger_path: Path, clock: Clock) -> None:
         self._path = ledger_path
         self._clock = clock
+        # Receipts by idempotency key, and how far into the ledger they were read: each call reads
+        # only what this or another process appended since, never the whole history again.
+        self._index: dict[str, RailReceipt] = {}
+        self._offset = 0
+        self._guard = threading.Lock()
 
     async def dispatch(self, request: RailRequest) -> RailReceipt:
         if request.counterparty.endswith(REJECT_SUFFIX):
@@ -58,9 +64,10 @@ class SandboxRail:
     def _record(self, request: RailRequest) -> RailReceipt:
         self._path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
-        with os.fdopen(fd, "r+", encoding="utf-8") as handle:
+        with os.fdopen(fd, "r+", encoding="utf-8") as handle, self._guard:
             fcntl.flock(handle, fcntl.LOCK_EX)
-            existing = _scan(handle, request.idempotency_key)
+            self._catch_up(handle)
+            existing = self._index.get(request.idempotency_key)
             if existing is not None:
                 return existing
             receipt = RailReceipt(
@@ -77,21 +84,25 @@ class SandboxRail:
             handle.write(json.dumps(asdict(receipt), sort_keys=True) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
+            self._catch_up(handle)
             return receipt
 
     def _find(self, idempotency_key: str) -> RailReceipt | None:
         if not self._path.exists():
             return None
-        with self._path.open(encoding="utf-8") as handle:
+        with self._path.open(encoding="utf-8") as handle, self._guard:
             fcntl.flock(handle, fcntl.LOCK_SH)
-            return _scan(handle, idempotency_key)
+            self._catch_up(handle)
+            return self._index.get(idempotency_key)
 
-
-def _scan(handle: TextIO, idempotency_key: str) -> RailReceipt | None:
-    handle.seek(0)
-    while line := handle.readline():
-        record = json.loads(line)
-        if record["idempotency_key"] == idempotency_key:
+    def _catch_up(self, handle: TextIO) -> None:
+        """Index the ledger lines appended since the last read (by any process); the caller holds the lock."""
+        handle.seek(self._offset)
+        while line := handle.readline():
+            if not line.endswith("\n"):
+                break  # a line still being written by another process: read it next time
+            record = json.loads(line)
             record["direction"] = Direction(record["direction"])
-            return RailReceipt(**record)
-    return None
+            receipt = RailReceipt(**record)
+            self._index.setdefault(receipt.idempotency_key, receipt)
+            self._offset = handle.tell()
