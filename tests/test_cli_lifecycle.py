@@ -20,6 +20,7 @@ import anyio
 import pytest
 
 from fiduciary.cli.parser import build_parser
+from tests.conftest import TEST_POLICY
 from tests.test_cli import Initialised, agent, call, command_env, database, fiduciary, initialised, pay, table_row
 
 __all__ = ["initialised"]  # the fixture, shared with tests/test_cli.py
@@ -407,3 +408,26 @@ async def test_init_gives_a_home_made_before_operators_existed_its_first_admin(i
     assert shown.returncode == 0 and "1000.00" in shown.stdout
     with closing(database(initialised.home)) as db:
         assert db.execute("SELECT COUNT(*) FROM agents").fetchone()[0] == 1, "nothing else was created"
+
+
+async def test_policy_validate_show_and_diff(initialised: Initialised, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "p"\ncurrencies = ["USD"]\n\n[[rules]]\nid = "b"\nkind = "budget"\ncurrency = "USD"\n')
+    refused = await fiduciary("policy", "validate", str(bad), cwd=tmp_path)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("error: line 4: rule 'b': missing keys amount, window")
+    good = tmp_path / "good.toml"
+    good.write_text(TEST_POLICY.replace('id = "daily-budget-usd"', 'id = "daily-budget-usd-v2"'))
+    valid = await fiduciary("policy", "validate", str(good), "--json", cwd=tmp_path)
+    assert valid.returncode == 0 and json.loads(valid.stdout)["valid"] is True
+
+    shown = await as_json(initialised, "policy", "show")
+    assert shown["version"] == 1 and shown["source"] == TEST_POLICY
+    same = tmp_path / "same.toml"
+    same.write_text("# reformatted, same rules\n" + TEST_POLICY)
+    assert (await as_json(initialised, "policy", "diff", str(same)))["no_change"] is True
+    diff = await as_json(initialised, "policy", "diff", str(good))
+    assert (diff["added"], diff["removed"], diff["changed"]) == (["daily-budget-usd-v2"], ["daily-budget-usd"], [])
+    text = await initialised.run("policy", "diff", str(good))
+    assert "rules added: daily-budget-usd-v2" in text.stdout and '+id = "daily-budget-usd-v2"' in text.stdout
+    assert (await as_json(initialised, "policy", "show"))["version"] == 1, "diff changes nothing"

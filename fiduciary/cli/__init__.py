@@ -57,6 +57,8 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("audit", "show"): c.audit_show,
     ("audit", "verify"): c.audit_verify,
     ("policy", "apply"): c.policy_apply,
+    ("policy", "show"): c.policy_show,
+    ("policy", "diff"): c.policy_diff,
     ("injection", "apply"): c.injection_apply,
     ("db", "migrate"): c.db_migrate,
 }
@@ -117,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
         from fiduciary.demo import run_demo
 
         return int(anyio.run(lambda: run_demo(keep=args.keep, as_json=as_json)))
+    if args.command == "policy" and args.action == "validate":
+        return emit(c.policy_validate(args), as_json=as_json)
     if args.command == "scan":
         return emit(anyio.run(scan, lambda: _settings(args, search=True), args), as_json=as_json)
     settings = _settings(args, search=True)

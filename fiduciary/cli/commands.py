@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 
 import anyio
 
 from fiduciary.cli import render
 from fiduciary.cli.printed import REFUSED, Printed, listing, record
-from fiduciary.control import MandateSpec, Operator, Role, Scope
+from fiduciary.control import MandateSpec, Operator, Role, Scope, diff_policies
 from fiduciary.domain import limits
 from fiduciary.domain.codes import Code
 from fiduciary.domain.results import Status
+from fiduciary.policies import parse_policy
 from fiduciary.runtime import Runtime
-from fiduciary.terminal import table
+from fiduciary.terminal import escape, table
 
 Args = argparse.Namespace
 
@@ -316,3 +318,42 @@ async def db_migrate(rt: Runtime, op: Operator, args: Args) -> Printed:
     return Printed(
         {"database": str(rt.settings.db_path), "up_to_date": True}, f"database {rt.settings.db_path} is up to date"
     )
+
+
+def policy_validate(args: Args) -> Printed:
+    """Validate a policy file without a data directory; a bad file is exit 1 with its line and key."""
+    with open(args.file, encoding="utf-8") as handle:
+        parsed = parse_policy(handle.read())
+    data = {"valid": True, "name": parsed.name, "rules": len(parsed.rules), "version_hash": parsed.version}
+    return Printed(data, f"{args.file}: valid, {len(parsed.rules)} rules, version {parsed.version[:16]}")
+
+
+async def policy_show(rt: Runtime, op: Operator, args: Args) -> Printed:
+    row = await rt.control.config.active_policy(op, args.org, args.project)
+    data = {
+        "org_id": row.org_id,
+        "project_id": row.project_id,
+        "version": row.version,
+        "version_hash": row.version_hash,
+        "applied_by": row.applied_by,
+        "applied_at": row.applied_at,
+        "source": row.source,
+    }
+    head = f"# policy version {row.version} of {row.project_id}, applied by {row.applied_by} at {row.applied_at}\n"
+    return Printed(data, head + row.source.rstrip("\n"))
+
+
+async def policy_diff(rt: Runtime, op: Operator, args: Args) -> Printed:
+    source = await anyio.Path(args.file).read_text()
+    row = await rt.control.config.active_policy(op, args.org, args.project)
+    found = diff_policies(row.source, source)
+    data = {"version": row.version, "added": found.added, "removed": found.removed, "changed": found.changed}
+    data["no_change"] = found.same_version
+    if found.same_version:
+        return Printed(data, f"{args.file} is the active policy (version {row.version}); applying it changes nothing")
+    lines = difflib.unified_diff(
+        row.source.splitlines(), source.splitlines(), f"active (version {row.version})", args.file, lineterm=""
+    )
+    summary = [f"rules added: {', '.join(found.added) or '-'}", f"rules removed: {', '.join(found.removed) or '-'}"]
+    summary.append(f"rules changed: {', '.join(found.changed) or '-'}")
+    return Printed(data, "\n".join([*summary, "", *(escape(line) for line in lines)]))

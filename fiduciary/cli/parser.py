@@ -62,6 +62,11 @@ def _scope(p: argparse.ArgumentParser) -> None:
     scope.add_argument("--all", action="store_true", help="every agent of the platform")
 
 
+def _tenant(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--org", metavar="ORG", help="the org (default: the only one)")
+    p.add_argument("--project", metavar="PRJ", help="the project (default: the only one)")
+
+
 def _init(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = _cmd(sub, "init", "create the data directory, the first admin, a funded agent and the MCP client entry")
     p.add_argument(
@@ -200,8 +205,13 @@ def _safety(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a = _group(sub, "policy", "project policies")
     q = _cmd(a, "apply", "apply a policy file to a project (a new version; the same file changes nothing)")
     q.add_argument("file", help="policy TOML, see examples/policies/default.toml")
-    q.add_argument("--org", metavar="ORG", help="the org (default: the only one)")
-    q.add_argument("--project", metavar="PRJ", help="the project (default: the only one)")
+    _tenant(q)
+    q = _cmd(a, "validate", "check a policy file (no data directory needed); exit 1 with the line and key")
+    q.add_argument("file", help="policy TOML")
+    _tenant(_cmd(a, "show", "the active policy of a project and who applied it"))
+    q = _cmd(a, "diff", "what applying a file would change: rules added, removed and changed, and the text")
+    q.add_argument("file", help="policy TOML")
+    _tenant(q)
     a = _group(sub, "injection", "injection screening configuration")
     q = _cmd(a, "apply", "apply an org's screening file")
     q.add_argument("file", help="screening TOML, see examples/injection/org.toml")

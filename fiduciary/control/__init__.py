@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from fiduciary.control.approvals import Approvals, HeldPayment
 from fiduciary.control.base import ControlContext
-from fiduciary.control.config import Applied, Config
+from fiduciary.control.config import Applied, Config, PolicyDiff, diff_policies
 from fiduciary.control.kill import KillReport, KillSwitch, Scope, UnfreezeReport
 from fiduciary.control.mandates import MandateDetails, Mandates, MandateSpec, parse_time
 from fiduciary.control.operators import Operators
@@ -66,11 +66,13 @@ __all__ = [
     "MandateDetails",
     "MandateSpec",
     "Operator",
+    "PolicyDiff",
     "Role",
     "Scope",
     "Tenant",
     "TenantSpec",
     "UnfreezeReport",
+    "diff_policies",
     "may",
     "parse_time",
     "verify_chain",

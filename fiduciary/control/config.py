@@ -12,7 +12,7 @@ from fiduciary.domain.intents import PLATFORM
 from fiduciary.gate.screening import config_version, parse_injection_config
 from fiduciary.injection import InjectionConfig
 from fiduciary.policies import parse_policy
-from fiduciary.store import Reads, WriteTx
+from fiduciary.store import PolicyRow, Reads, WriteTx
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,3 +98,36 @@ class Config(Part):
         if org_id not in await self.store.read.org_ids():
             raise not_found("org", org_id)
         return await self.ctx.gate.configs.for_org(self.store.read, org_id)
+
+    @action(Action.CONFIG_READ)
+    async def active_policy(self, op: Operator, org_id: str | None, project_id: str | None) -> PolicyRow:
+        """The policy version a project runs under now."""
+        org_id, project_id = await tenant_scope(self.store.read, org_id, project_id)
+        row = await self.store.read.active_policy(org_id, project_id)
+        if row is None:
+            raise not_found("policy for project", project_id)
+        return row
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyDiff:
+    """What applying a file would change, rule by rule (compared as validated, not as typed)."""
+
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+    same_version: bool
+
+
+def diff_policies(current: str, proposed: str) -> PolicyDiff:
+    """Compare two policy sources; raises `ConfigError` if the proposed one does not validate."""
+    new = parse_policy(proposed)
+    old = parse_policy(current)
+    before, after = {r.id: r for r in old.rules}, {r.id: r for r in new.rules}
+    changed = sorted(rule_id for rule_id in before.keys() & after.keys() if before[rule_id] != after[rule_id])
+    return PolicyDiff(
+        added=sorted(after.keys() - before.keys()),
+        removed=sorted(before.keys() - after.keys()),
+        changed=changed,
+        same_version=old.version == new.version,
+    )
