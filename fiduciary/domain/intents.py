@@ -86,7 +86,10 @@ class PaymentIntent:
 
 @dataclass(frozen=True, slots=True)
 class PaymentRequest:
-    """A money-moving call as a surface received it: typed and bounded, but not yet money."""
+    """A money-moving call as a surface received it: typed and bounded, but not yet money.
+
+    `dry_run` asks for the whole decision with nothing reserved or sent.
+    """
 
     tool: Tool
     purpose: str
@@ -99,3 +102,4 @@ class PaymentRequest:
     memo: str | None = None
     original_transaction_id: str | None = None
     metadata: tuple[tuple[str, str], ...] = field(default=())
+    dry_run: bool = False

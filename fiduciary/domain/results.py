@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from fiduciary.domain.codes import Code
 from fiduciary.domain.money import Money
@@ -39,6 +40,8 @@ class Outcome:
     rail_reference: str | None = None
     rail_note: str | None = None
     replayed: bool = False
+    trace: dict[str, Any] | None = None
+    """A dry run's decision trace (score, matched rules, covering mandate, balance after)."""
 
     @property
     def is_error(self) -> bool:

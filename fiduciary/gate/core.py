@@ -25,6 +25,7 @@ from fiduciary.domain.intents import PLATFORM, AgentRef, PaymentIntent, PaymentR
 from fiduciary.domain.results import Outcome
 from fiduciary.domain.states import TxState
 from fiduciary.gate.authorize import Authorizer
+from fiduciary.gate.dry_run import RolledBack, dry_run_id, dry_run_outcome, trace_of
 from fiduciary.gate.outcomes import agent_actor, outcome_for, refusal
 from fiduciary.gate.parse import prepare, refundable
 from fiduciary.gate.refusals import record_unauthenticated
@@ -88,7 +89,39 @@ class Gate:
         except InputError as exc:
             await self.refuse(caller, tool=request.tool.value, code=Code(exc.code), reference=reference)
             return refusal(Code(exc.code), reference, message=exc.message)
+        if request.dry_run:
+            return await self.dry_run(intent, reference=reference)
         return await self.submit(intent, reference=reference)
+
+    async def dry_run(self, intent: PaymentIntent, *, reference: str) -> Outcome:
+        """The decision a call would get, computed on the real path and then rolled back (see `dry_run`)."""
+        screening = screen(intent, await self.configs.for_org(self.store.read, intent.caller.org_id))
+        try:
+            async with self.store.write() as w:
+                existing = await w.transaction_by_key(intent.caller, intent.idempotency_key)
+                if existing is not None:
+                    same = existing.args_hash == intent.args_hash()
+                    code = outcome_for(existing).code.value if same else Code.IDEMPOTENCY_CONFLICT.value
+                    raise RolledBack({"would": "replayed" if same else "denied", "code": code})
+                tainted = bool(await w.active_taints(intent.caller))
+                txn = await w.insert_transaction(
+                    dry_run_id(), intent, reference=reference, actor=agent_actor(intent.caller), payload={}
+                )
+                txn = await self._screen_and_decide(w, txn, intent, screening, tainted=tainted)
+                raise RolledBack(await trace_of(w, txn, intent))
+        except RolledBack as undone:
+            trace = undone.trace
+        async with self.store.write() as w:
+            await w.audit(
+                intent.caller.org_id,
+                intent.caller.project_id,
+                actor=agent_actor(intent.caller),
+                type="call.dry_run",
+                subject=intent.caller.agent_id,
+                ref=reference,
+                payload={"tool": intent.tool.value, "amount_minor": intent.amount.amount_minor} | trace,
+            )
+        return dry_run_outcome(trace, reference, intent)
 
     async def refuse(
         self, caller: AgentRef, *, tool: str, code: Code, reference: str, detail: dict[str, Any] | None = None

@@ -45,6 +45,7 @@ def _payment(outcome: Outcome) -> s.PaymentResult:
         rail_reference=outcome.rail_reference,
         rail_note=outcome.rail_note,
         replayed=outcome.replayed,
+        trace=outcome.trace,
     )
 
 
@@ -60,6 +61,7 @@ def _request(tool: Tool, args: s.PayArgs) -> PaymentRequest:
         country=args.country,
         memo=args.memo,
         metadata=tuple(sorted((args.metadata or {}).items())),
+        dry_run=args.dry_run,
     )
 
 
@@ -78,6 +80,7 @@ async def refund(rt: Runtime, caller: AgentRef, args: s.RefundArgs, reference: s
         amount=args.amount,
         idempotency_key=args.idempotency_key,
         original_transaction_id=args.transaction_id,
+        dry_run=args.dry_run,
     )
     return _payment(await rt.gate.request(caller, request, reference=reference))
 

@@ -7,7 +7,7 @@ fields; a refusal carries only the first four.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -45,6 +45,15 @@ IdempotencyKey = Annotated[
         ),
     ),
 ]
+DryRun = Annotated[
+    bool,
+    Field(
+        description=(
+            "True: return the whole decision (score, matched rules, covering mandate, balance after) "
+            "and reserve, send and keep nothing."
+        )
+    ),
+]
 Metadata = Annotated[
     dict[
         Annotated[str, Field(max_length=limits.metadata_key_chars_max)],
@@ -69,6 +78,7 @@ class PayArgs(_Args):
     country: Annotated[str | None, Field(max_length=2, description="ISO 3166 alpha-2 of the counterparty.")] = None
     memo: Annotated[str | None, Field(max_length=limits.memo_chars_max)] = None
     metadata: Metadata = None
+    dry_run: DryRun = False
 
 
 class ChargeArgs(PayArgs):
@@ -83,6 +93,7 @@ class RefundArgs(_Args):
         Field(max_length=limits.amount_chars_max, description="Major units; default: all that is left to refund."),
     ] = None
     idempotency_key: IdempotencyKey = None
+    dry_run: DryRun = False
 
 
 class BalanceArgs(_Args):
@@ -124,6 +135,7 @@ class PaymentResult(Result):
     rail_reference: str | None = None
     rail_note: str | None = Field(default=None, description="The rail's own words, shown only if screened clean.")
     replayed: bool = Field(default=False, description="True when this is the stored result of an earlier call.")
+    trace: dict[str, Any] | None = Field(default=None, description="A dry run's decision: what the call would do.")
 
 
 class Balance(BaseModel):
