@@ -21,6 +21,7 @@ from fiduciary.domain import limits
 from fiduciary.domain.clock import Clock, SystemClock
 from fiduciary.domain.errors import ConfigError, FiduciaryError
 from fiduciary.gate import Gate
+from fiduciary.gate.alerts import deliver_due
 from fiduciary.gate.refusals import close_windows
 from fiduciary.gate.screening import ScreeningConfigs
 from fiduciary.keyring import Keyring
@@ -42,11 +43,13 @@ class Runtime:
 
     async def maintain(self) -> None:
         """One round of what a running server does on its own: take over abandoned payments,
-        expire approvals nobody decided, and summarise closed windows of unauthenticated refusals."""
+        expire approvals nobody decided, summarise closed windows of unauthenticated refusals,
+        and deliver the budget alerts that are due."""
         await self.gate.sweep()
         await self.control.approvals.sweep_expired()
         async with self.store.write() as w:
             await close_windows(w)
+        await deliver_due(self.store, secret=self.settings.webhook_secret, clock=self.gate.clock)
 
 
 def process_owner() -> str:

@@ -9,6 +9,7 @@
 | `FIDUCIARY_AGENT_TOKEN` | the agent a stdio server acts for | none |
 | `FIDUCIARY_MASTER_KEY` | base64url master key that unlocks org keys | read from `HOME/master.key` |
 | `FIDUCIARY_OPERATOR_TOKEN` | the operator token control-plane commands act with | `HOME/operator.token` |
+| `FIDUCIARY_WEBHOOK_SECRET` | the key budget alerts are signed with (HMAC-SHA256) | `HOME/webhook.key` (0600) |
 | `FIDUCIARY_LOG_LEVEL` | `DEBUG`, `INFO`, `WARNING`, `ERROR` | `INFO` |
 """
 
@@ -26,6 +27,7 @@ DEFAULT_HOME = Path(".fiduciary")
 MASTER_KEY_FILE = "master.key"
 DB_FILE = "fiduciary.db"
 OPERATOR_TOKEN_FILE = "operator.token"  # noqa: S105 (a file name, not a secret)
+WEBHOOK_KEY_FILE = "webhook.key"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -36,6 +38,7 @@ class Settings:
     agent_token: str | None = field(default=None, repr=False)
     master_key_text: str | None = field(default=None, repr=False)
     operator_token: str | None = field(default=None, repr=False)
+    webhook_secret_text: str | None = field(default=None, repr=False)
 
     @property
     def db_path(self) -> Path:
@@ -62,6 +65,20 @@ class Settings:
             return decode_master_key(self.master_key_path.read_text())
         except FileNotFoundError as exc:
             raise ConfigError(f"no master key in {self.home}: run `fiduciary init` first") from exc
+
+    def webhook_secret(self) -> bytes:
+        """The key alerts are signed with: FIDUCIARY_WEBHOOK_SECRET, else HOME/webhook.key (made 0600 on first use)."""
+        if self.webhook_secret_text:
+            return self.webhook_secret_text.encode()
+        path = self.home / WEBHOOK_KEY_FILE
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip().encode()
+        secret = encode_master_key(new_master_key())
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secret + "\n")
+        return secret.encode()
 
     def ensure_private_database(self) -> None:
         """Create the home (0700) and an empty database file (0600) that only this user can read."""
@@ -140,4 +157,5 @@ def load_settings(
         agent_token=env.get("FIDUCIARY_AGENT_TOKEN") or None,
         master_key_text=env.get("FIDUCIARY_MASTER_KEY") or None,
         operator_token=operator_token or env.get("FIDUCIARY_OPERATOR_TOKEN") or None,
+        webhook_secret_text=env.get("FIDUCIARY_WEBHOOK_SECRET") or None,
     )

@@ -27,6 +27,8 @@ class Prefix(StrEnum):
     KILL_SWITCH = "ks"
     TAINT = "tnt"
     OPERATOR = "opr"
+    ALERT = "alr"
+    DELIVERY = "dlv"
 
 
 AGENT_TOKEN_PREFIX = "fid_agent_"  # noqa: S105 (a prefix, not a secret)

@@ -63,6 +63,16 @@ policy_file_bytes_max: Final = 256 * 1024
 policy_rules_max: Final = 2_000
 policy_list_entries_max: Final = 1000
 
+# Budget alerts.
+alert_webhooks_max: Final = 10
+alert_url_chars_max: Final = 512
+alert_attempts_max: Final = 8
+"""Deliveries tried per alert and webhook before it is recorded as failed."""
+alert_retry_base_seconds: Final = 5
+alert_retry_max_seconds: Final = 3600
+alert_timeout_ms: Final = 5_000
+alert_deliveries_per_round_max: Final = 100
+
 # Rails.
 rail_note_chars_max: Final = 500
 """Longest free text from a rail that may be shown to the model (after screening)."""

@@ -210,3 +210,19 @@ class RefusalWindow:
     window_start: str
     first_ref: str
     count: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRow:
+    """One alert to one webhook, waiting in the outbox until it is delivered or given up."""
+
+    delivery_id: str
+    alert_id: str
+    org_id: str
+    url: str
+    body: str
+    attempts: int
+    next_at: str
+    last_status: int | None
+    delivered_at: str | None
+    failed_at: str | None

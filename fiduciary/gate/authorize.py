@@ -14,6 +14,7 @@ from fiduciary.domain.errors import MandateError
 from fiduciary.domain.ids import Prefix, new_id
 from fiduciary.domain.intents import OUTFLOWS, AgentRef, PaymentIntent
 from fiduciary.domain.states import TxState
+from fiduciary.gate import alerts
 from fiduciary.gate.outcomes import agent_actor
 from fiduciary.mandates import ClosedMandate, ClosedTerms, MandateUsage, OpenMandate, choose, sign_closed, verify_open
 from fiduciary.mandates.keys import KeyPurpose
@@ -93,7 +94,11 @@ class Authorizer:
                 open_mandate_id=mandate_id,
                 policy_version=version,
             )
-        return await self._authorize(w, txn, intent, decision, open_mandate_id=mandate_id, approval=approval)
+        txn = await self._authorize(w, txn, intent, decision, open_mandate_id=mandate_id, approval=approval)
+        if txn.state in (S.AUTHORIZED, S.HELD):
+            for crossing in policies.crossings(policy, intent, counts):
+                await alerts.record(w, txn, policy, crossing)
+        return txn
 
     async def _policy(self, w: WriteTx, caller: AgentRef) -> Policy | None:
         row = await w.active_policy(caller.org_id, caller.project_id)

@@ -211,3 +211,31 @@ def evaluate(intent: PaymentIntent, facts: PolicyInput, policy: Policy) -> Decis
     if facts.approved:
         hits = [hit for hit in hits if hit.verdict is not Verdict.APPROVAL_REQUIRED]
     return combine(tuple(hits), policy_version=policy.version)
+
+
+@dataclass(frozen=True, slots=True)
+class Crossing:
+    """A budget that this payment takes across the policy's alert threshold."""
+
+    rule_id: str
+    currency: str
+    budget_minor: int
+    before_minor: int
+    after_minor: int
+    threshold_bp: int
+
+
+def crossings(policy: Policy, intent: PaymentIntent, counts: Mapping[str, int]) -> list[Crossing]:
+    """Budgets whose alert mark lies between what they had spent and what they will have spent."""
+    subject = _subject(intent, None, policy.timezone)
+    found = []
+    for rule in policy.counted:
+        if rule.kind not in (K.BUDGET, K.DAILY_BUDGET) or rule.amount_minor is None or not _applies(rule, subject):
+            continue
+        before = counts.get(rule.id, 0)
+        after = before + subject.amount
+        mark = rule.amount_minor * policy.alert_threshold_bp // 10_000
+        if before < mark <= after:
+            assert rule.currency is not None, "a budget has a currency"
+            found.append(Crossing(rule.id, rule.currency, rule.amount_minor, before, after, policy.alert_threshold_bp))
+    return found

@@ -76,6 +76,7 @@ _COMMON_KEYS = frozenset({"id", "kind", "tools", "agents", "when", "description"
 _WHEN_KEYS = frozenset({"tools", "agents", "currencies", "counterparties", "categories", "countries"})
 _COUNTRY_RE = re.compile(r"[A-Z]{2}")
 _HOURS_MAX = 366 * 24
+_URL_RE = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+(?:/[A-Za-z0-9._~%!$&'()*+,;=:@/\-]*)?")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CLOCK_RE = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 
@@ -97,7 +98,7 @@ def _rule_lines(source: str) -> list[int]:
 
 
 def build_policy(data: Mapping[str, Any], *, lines: list[int] | None = None) -> Policy:
-    unknown = set(data) - {"name", "currencies", "rules", "description", "timezone"}
+    unknown = set(data) - {"name", "currencies", "rules", "description", "timezone", "alerts"}
     if unknown:
         raise ConfigError(f"policy has unknown keys: {', '.join(sorted(unknown))}")
     name = data.get("name")
@@ -121,9 +122,35 @@ def build_policy(data: Mapping[str, Any], *, lines: list[int] | None = None) -> 
     ids = [rule.id for rule in rules]
     if len(set(ids)) != len(ids):
         raise ConfigError("rule ids must be unique")
-    form = _canonical_form(name, allowed, timezone, tuple(rules))
+    threshold_bp, webhooks = _alerts(data.get("alerts", {}))
+    form = _canonical_form(name, allowed, timezone, tuple(rules)) | {"alerts": [threshold_bp, list(webhooks)]}
     counted = tuple(rule for rule in rules if rule.kind in COUNTED)
-    return Policy(name, allowed, tuple(rules), digest(form), timezone=timezone, counted=counted)
+    return Policy(
+        name,
+        allowed,
+        tuple(rules),
+        digest(form),
+        timezone=timezone,
+        counted=counted,
+        alert_threshold_bp=threshold_bp,
+        webhooks=webhooks,
+    )
+
+
+def _alerts(value: object) -> tuple[int, tuple[str, ...]]:
+    """`[alerts]`: `threshold` (share of a budget, default 0.8) and `webhooks` (http or https URLs)."""
+    if not isinstance(value, dict) or set(value) - {"threshold", "webhooks"}:
+        raise ConfigError("`alerts` is a table of `threshold` and `webhooks`")
+    threshold = value.get("threshold", 0.8)
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 < threshold < 1:
+        raise ConfigError("`alerts.threshold` must be a number between 0 and 1, e.g. 0.8")
+    hooks = value.get("webhooks", [])
+    if not isinstance(hooks, list) or len(hooks) > limits.alert_webhooks_max:
+        raise ConfigError(f"`alerts.webhooks` must be a list of at most {limits.alert_webhooks_max} URLs")
+    for url in hooks:
+        if not isinstance(url, str) or not _URL_RE.fullmatch(url) or len(url) > limits.alert_url_chars_max:
+            raise ConfigError("`alerts.webhooks` entries must be http:// or https:// URLs without credentials")
+    return round(threshold * 10_000), tuple(hooks)
 
 
 def _timezone(value: object) -> str:

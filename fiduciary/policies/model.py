@@ -121,3 +121,7 @@ class Policy:
     """Where calendar windows (day, week, month) begin."""
     counted: tuple[Rule, ...] = field(default=())
     """The rules that need a counter read from the store (budgets, rate limits, payee history)."""
+    alert_threshold_bp: int = 8_000
+    """A budget crossing this share of its amount (basis points) raises an alert."""
+    webhooks: tuple[str, ...] = ()
+    """Where alerts are POSTed, signed."""

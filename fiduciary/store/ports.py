@@ -26,6 +26,7 @@ from fiduciary.domain.records import (
     AgentRow,
     ApprovalRow,
     ClosedMandateRow,
+    DeliveryRow,
     InjectionConfigRow,
     KillSwitchRow,
     OpenMandateRow,
@@ -190,6 +191,10 @@ class Reads(KeyReads, Protocol):
 
     async def refusal_sources(self, org_id: str) -> int: ...
 
+    async def due_deliveries(self, now: datetime) -> list[DeliveryRow]: ...
+
+    async def deliveries(self, alert_id: str) -> list[DeliveryRow]: ...
+
     async def audit_head(self, org_id: str) -> tuple[int, bytes] | None: ...
 
     async def audit_page(self, org_id: str, *, after_seq: int, limit: int) -> list[AuditEntry]: ...
@@ -334,6 +339,14 @@ class WriteTx(Reads, Protocol):
     async def count_call(self, caller: AgentRef, *, tool: str, at: datetime) -> None: ...
 
     async def count_payment_to(self, caller: AgentRef, counterparty: str) -> None: ...
+
+    async def insert_delivery(self, delivery_id: str, *, alert_id: str, org_id: str, url: str, body: str) -> None: ...
+
+    async def record_attempt(
+        self, delivery_id: str, *, status: int | None, delivered: bool, failed: bool, next_at: datetime
+    ) -> None:
+        """One delivery attempt: delivered, given up, or due again at `next_at`."""
+        ...
 
     async def open_refusal_window(self, window: RefusalWindow) -> None:
         """Start (or restart) a source's window with its first refusal."""

@@ -23,6 +23,7 @@ from fiduciary.domain.records import (
     AgentRow,
     ApprovalRow,
     ClosedMandateRow,
+    DeliveryRow,
     InjectionConfigRow,
     KillSwitchRow,
     OpenMandateRow,
@@ -394,6 +395,20 @@ class Queries:
         row = await self._one("SELECT COUNT(*) AS n FROM refusal_windows WHERE org_id = ?", (org_id,))
         assert row is not None
         return int(row["n"])
+
+    # The alert outbox.
+
+    async def due_deliveries(self, now: datetime) -> list[DeliveryRow]:
+        sql = (
+            "SELECT * FROM alert_outbox WHERE delivered_at IS NULL AND failed_at IS NULL AND next_at <= ? "
+            "ORDER BY next_at LIMIT ?"
+        )
+        rows = await self._all(sql, (iso(now), limits.alert_deliveries_per_round_max))
+        return [DeliveryRow(**dict(row)) for row in rows]
+
+    async def deliveries(self, alert_id: str) -> list[DeliveryRow]:
+        rows = await self._all("SELECT * FROM alert_outbox WHERE alert_id = ? ORDER BY url", (alert_id,))
+        return [DeliveryRow(**dict(row)) for row in rows]
 
     # Audit.
 

@@ -370,6 +370,20 @@ CREATE TABLE payee_buckets (
 ) STRICT;
 CREATE INDEX payee_buckets_by_project ON payee_buckets(org_id, project_id, counterparty, bucket);
 
+CREATE TABLE alert_outbox (
+    delivery_id   TEXT NOT NULL PRIMARY KEY,
+    alert_id      TEXT NOT NULL,
+    org_id        TEXT NOT NULL REFERENCES orgs(org_id),
+    url           TEXT NOT NULL,
+    body          TEXT NOT NULL,
+    attempts      INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    next_at       TEXT NOT NULL,
+    last_status   INTEGER,
+    delivered_at  TEXT,
+    failed_at     TEXT
+) STRICT;
+CREATE INDEX alert_outbox_due ON alert_outbox(next_at) WHERE delivered_at IS NULL AND failed_at IS NULL;
+
 INSERT INTO spend_buckets
     SELECT org_id, project_id, agent_id, tool, currency, substr(created_at, 1, 13) || ':00:00.000000Z',
            SUM(amount_minor)
@@ -389,7 +403,8 @@ INSERT INTO payees
     FROM transactions WHERE state = 'settled' AND tool = 'pay'
     GROUP BY org_id, project_id, agent_id, counterparty;
 """
-"""Durable counters a decision reads at constant cost: spending per hour, calls per minute, payees paid."""
+"""Durable counters a decision reads at constant cost (spending per hour, calls per minute, payees
+paid), and the outbox of budget alerts waiting to be delivered."""
 
 MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (
     ("0001_initial", INITIAL),

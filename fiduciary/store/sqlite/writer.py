@@ -527,6 +527,25 @@ class Writer(Queries):
             (caller.org_id, caller.project_id, caller.agent_id, counterparty, stamp, stamp),
         )
 
+    # The alert outbox.
+
+    async def insert_delivery(self, delivery_id: str, *, alert_id: str, org_id: str, url: str, body: str) -> None:
+        await self._exec(
+            "INSERT INTO alert_outbox (delivery_id, alert_id, org_id, url, body, next_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (delivery_id, alert_id, org_id, url, body, iso(self.now)),
+        )
+
+    async def record_attempt(
+        self, delivery_id: str, *, status: int | None, delivered: bool, failed: bool, next_at: datetime
+    ) -> None:
+        """One delivery attempt: delivered, given up, or due again at `next_at`."""
+        await self._exec(
+            "UPDATE alert_outbox SET attempts = attempts + 1, last_status = ?, next_at = ?, "
+            "delivered_at = CASE WHEN ? THEN ? END, failed_at = CASE WHEN ? THEN ? END "
+            "WHERE delivery_id = ? AND delivered_at IS NULL AND failed_at IS NULL",
+            (status, iso(next_at), delivered, iso(self.now), failed, iso(self.now), delivery_id),
+        )
+
     # Refusal windows.
 
     async def open_refusal_window(self, window: RefusalWindow) -> None:

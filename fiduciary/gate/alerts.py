@@ -1,0 +1,120 @@
+"""Budget alerts: recorded with the hold that crosses the mark, delivered to webhooks afterwards.
+
+When a payment takes a budget across the policy's alert threshold (80% unless `[alerts]` says
+otherwise), the hold's transaction writes a `budget.alert` audit entry and one outbox row per
+webhook. A running server delivers the outbox: a JSON POST signed with HMAC-SHA256 over the
+exact body, in the header `X-Fiduciary-Signature: sha256=<hex>`; a 2xx is delivered, a 4xx
+other than 408 and 429 is given up, anything else (5xx, timeout, refused connection) is tried
+again with exponential backoff and full jitter, up to `limits.alert_attempts_max` times.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import httpx2
+
+from fiduciary.domain import limits
+from fiduciary.domain.clock import Clock, iso
+from fiduciary.domain.ids import Prefix, new_id
+from fiduciary.domain.money import Money
+from fiduciary.domain.records import DeliveryRow, TransactionRow
+from fiduciary.policies import Policy
+from fiduciary.policies.evaluate import Crossing
+from fiduciary.store import Store, WriteTx
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Fiduciary-Signature"
+
+
+def sign(secret: bytes, body: bytes) -> str:
+    """The signature header's value for `body`: `sha256=` and the hex HMAC."""
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+async def record(w: WriteTx, txn: TransactionRow, policy: Policy, crossing: Crossing) -> str:
+    """Audit one crossing and queue it for every webhook, in the hold's transaction; the alert id."""
+    alert_id = new_id(Prefix.ALERT)
+    currency = crossing.currency
+    body = {
+        "type": "budget.alert",
+        "alert_id": alert_id,
+        "org_id": txn.org_id,
+        "project_id": txn.project_id,
+        "agent_id": txn.agent_id,
+        "rule_id": crossing.rule_id,
+        "currency": currency,
+        "budget": Money(crossing.budget_minor, currency).to_major(),
+        "spent": Money(crossing.after_minor, currency).to_major(),
+        "threshold": crossing.threshold_bp / 10_000,
+        "transaction_id": txn.transaction_id,
+        "at": iso(w.now),
+    }
+    await w.audit(
+        txn.org_id,
+        txn.project_id,
+        actor="system",
+        type="budget.alert",
+        subject=crossing.rule_id,
+        ref=txn.reference,
+        payload={k: v for k, v in body.items() if k != "threshold"} | {"threshold_bp": crossing.threshold_bp},
+    )
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    for url in policy.webhooks:
+        await w.insert_delivery(new_id(Prefix.DELIVERY), alert_id=alert_id, org_id=txn.org_id, url=url, body=text)
+    return alert_id
+
+
+def backoff(attempts: int) -> timedelta:
+    """Full jitter: a random wait up to base * 2^attempts, capped."""
+    ceiling = min(limits.alert_retry_base_seconds * 2**attempts, limits.alert_retry_max_seconds)
+    return timedelta(seconds=limits.alert_retry_base_seconds + secrets.randbelow(ceiling + 1))
+
+
+async def deliver_due(store: Store, *, secret: Callable[[], bytes], clock: Clock) -> int:
+    """Try every delivery that is due; how many were delivered. `secret` is read only when one is."""
+    due = await store.read.due_deliveries(clock.now())
+    if not due:
+        return 0
+    key = secret()
+    delivered = 0
+    timeout = limits.alert_timeout_ms / 1000
+    async with httpx2.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+        for item in due:
+            delivered += await _attempt(store, client, item, secret=key, now=clock.now())
+    return delivered
+
+
+async def _attempt(store: Store, client: httpx2.AsyncClient, item: DeliveryRow, *, secret: bytes, now: datetime) -> int:
+    body = item.body.encode()
+    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, body)}
+    status: int | None = None
+    try:
+        response = await client.post(item.url, content=body, headers=headers)
+        status = response.status_code
+    except httpx2.HTTPError:
+        log.info("alert delivery %s did not get an answer", item.delivery_id)
+    delivered = status is not None and 200 <= status < 300
+    permanent = status is not None and 400 <= status < 500 and status not in (408, 429)
+    failed = not delivered and (permanent or item.attempts + 1 >= limits.alert_attempts_max)
+    async with store.write() as w:
+        await w.record_attempt(
+            item.delivery_id, status=status, delivered=delivered, failed=failed, next_at=now + backoff(item.attempts)
+        )
+        if delivered or failed:
+            await w.audit(
+                item.org_id,
+                None,
+                actor="system",
+                type="budget.alert_delivered" if delivered else "budget.alert_failed",
+                subject=item.alert_id,
+                payload={"delivery_id": item.delivery_id, "status": status, "attempts": item.attempts + 1},
+            )
+    return int(delivered)
