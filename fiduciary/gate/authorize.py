@@ -19,7 +19,7 @@ from fiduciary.gate.outcomes import agent_actor
 from fiduciary.mandates import ClosedMandate, ClosedTerms, MandateUsage, OpenMandate, choose, sign_closed, verify_open
 from fiduciary.mandates.keys import KeyPurpose
 from fiduciary.policies import Count, Policy, PolicyInput, parse_policy
-from fiduciary.store import ApprovalRow, SignerSource, TransactionRow, WriteTx
+from fiduciary.store import ApprovalRow, Reads, SignerSource, TransactionRow, WriteTx
 from fiduciary.wallets import can_hold, hold
 
 S = TxState
@@ -100,7 +100,11 @@ class Authorizer:
                 await alerts.record(w, txn, policy, crossing)
         return txn
 
-    async def _policy(self, w: WriteTx, caller: AgentRef) -> Policy | None:
+    async def policy(self, reads: Reads, caller: AgentRef) -> Policy | None:
+        """The project's active policy, parsed once per version."""
+        return await self._policy(reads, caller)
+
+    async def _policy(self, w: Reads, caller: AgentRef) -> Policy | None:
         row = await w.active_policy(caller.org_id, caller.project_id)
         if row is None:
             return None

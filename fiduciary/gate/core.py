@@ -91,9 +91,12 @@ class Gate:
             return refusal(Code(exc.code), reference, message=exc.message)
         if request.dry_run:
             return await self.dry_run(intent, reference=reference)
+        policy = await self.authorizer.policy(self.store.read, caller)
+        if policy is not None and policy.shadow:
+            return await self.dry_run(intent, reference=reference, shadow=True)
         return await self.submit(intent, reference=reference)
 
-    async def dry_run(self, intent: PaymentIntent, *, reference: str) -> Outcome:
+    async def dry_run(self, intent: PaymentIntent, *, reference: str, shadow: bool = False) -> Outcome:
         """The decision a call would get, computed on the real path and then rolled back (see `dry_run`)."""
         screening = screen(intent, await self.configs.for_org(self.store.read, intent.caller.org_id))
         try:
@@ -116,7 +119,7 @@ class Gate:
                 intent.caller.org_id,
                 intent.caller.project_id,
                 actor=agent_actor(intent.caller),
-                type="call.dry_run",
+                type="call.shadow" if shadow else "call.dry_run",
                 subject=intent.caller.agent_id,
                 ref=reference,
                 payload={"tool": intent.tool.value, "amount_minor": intent.amount.amount_minor} | trace,

@@ -180,7 +180,11 @@ _HOLD: dict[RuleKind, Check] = {
         r.min_payments is not None and f.counts.get(r.id, 0) < r.min_payments and not f.payee_in_mandate
     ),
     K.APPROVAL_REQUIRED: lambda r, s, f: True,
-    K.INJECTION_REVIEW: lambda r, s, f: r.min_score_bp is not None and f.risk_bp >= r.min_score_bp,
+    K.INJECTION_REVIEW: lambda r, s, f: (
+        r.min_score_bp is not None
+        and f.risk_bp >= r.min_score_bp
+        and (r.max_score_bp is None or f.risk_bp < r.max_score_bp)
+    ),
 }
 
 

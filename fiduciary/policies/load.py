@@ -62,6 +62,7 @@ _OPTIONAL: dict[RuleKind, frozenset[str]] = {
     K.APPROVAL_NEW_COUNTERPARTY: frozenset({"min_payments", "per"}),
     K.BLOCKED_HOURS: frozenset({"days", "action"}),
     K.COUNTERPARTY_LIMIT: frozenset({"currency", "amount", "payments", "hours", "per"}),
+    K.INJECTION_REVIEW: frozenset({"max_score"}),
 }
 _DEFAULT_TOOLS: dict[RuleKind, frozenset[str]] = {
     K.BUDGET: _OUTFLOW_TOOLS,
@@ -98,7 +99,7 @@ def _rule_lines(source: str) -> list[int]:
 
 
 def build_policy(data: Mapping[str, Any], *, lines: list[int] | None = None) -> Policy:
-    unknown = set(data) - {"name", "currencies", "rules", "description", "timezone", "alerts"}
+    unknown = set(data) - {"name", "currencies", "rules", "description", "timezone", "alerts", "mode"}
     if unknown:
         raise ConfigError(f"policy has unknown keys: {', '.join(sorted(unknown))}")
     name = data.get("name")
@@ -123,7 +124,12 @@ def build_policy(data: Mapping[str, Any], *, lines: list[int] | None = None) -> 
     if len(set(ids)) != len(ids):
         raise ConfigError("rule ids must be unique")
     threshold_bp, webhooks = _alerts(data.get("alerts", {}))
+    mode = data.get("mode", "enforce")
+    if mode not in ("enforce", "shadow"):
+        raise ConfigError('`mode` must be "enforce" or "shadow" (decide and record, move no money)')
     form = _canonical_form(name, allowed, timezone, tuple(rules)) | {"alerts": [threshold_bp, list(webhooks)]}
+    if mode == "shadow":
+        form["mode"] = mode
     counted = tuple(rule for rule in rules if rule.kind in COUNTED)
     return Policy(
         name,
@@ -134,6 +140,7 @@ def build_policy(data: Mapping[str, Any], *, lines: list[int] | None = None) -> 
         counted=counted,
         alert_threshold_bp=threshold_bp,
         webhooks=webhooks,
+        shadow=mode == "shadow",
     )
 
 
@@ -192,6 +199,10 @@ def _rule(raw: object, at: str, index: int, currencies: frozenset[str]) -> Rule:
         fields["values"] = frozenset(c.casefold() for c in _names(raw["categories"], where, "categories") or ())
     if kind is K.INJECTION_REVIEW:
         fields["min_score_bp"] = _score_bp(raw["min_score"], where)
+        if "max_score" in raw:
+            fields["max_score_bp"] = _score_bp(raw["max_score"], where)
+            if fields["max_score_bp"] <= fields["min_score_bp"]:
+                raise ConfigError(f"{where}: `max_score` must be above `min_score`")
     if kind is K.BLOCKED_HOURS:
         fields |= _hours(raw, where)
     if kind is K.COUNTERPARTY_LIMIT:
@@ -375,6 +386,7 @@ def _canonical_form(name: str, currencies: frozenset[str], timezone: str, rules:
                 "counterparties": sorted(r.counterparties),
                 "values": sorted(r.values),
                 "min_score_bp": r.min_score_bp,
+                "max_score_bp": r.max_score_bp,
                 "window": None if r.window is None else r.window.value,
                 "hours": r.hours,
                 "per": r.per.value,

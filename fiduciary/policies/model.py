@@ -87,6 +87,8 @@ class Rule:
     values: frozenset[str] = frozenset()
     """Countries or categories (deny lists)."""
     min_score_bp: int | None = None
+    max_score_bp: int | None = None
+    """The top of an injection-review band (exclusive); None reaches the block threshold."""
     window: Window | None = None
     hours: int | None = None
     """The length of a rolling window."""
@@ -125,3 +127,5 @@ class Policy:
     """A budget crossing this share of its amount (basis points) raises an alert."""
     webhooks: tuple[str, ...] = ()
     """Where alerts are POSTed, signed."""
+    shadow: bool = False
+    """`mode = "shadow"`: every call is decided and recorded, and no money moves."""

@@ -121,6 +121,15 @@ def test_a_blocked_window_runs_across_midnight_in_the_policys_time_zone(local_ti
     assert decide(rules, intent(), now=now) == expected
 
 
+def test_injection_review_can_hold_a_band_of_scores() -> None:
+    rules = '[[rules]]\nid = "band"\nkind = "injection_review"\nmin_score = 0.4\nmax_score = 0.6\n'
+    assert decide(rules, intent(), risk_bp=4_000)[0] is Verdict.APPROVAL_REQUIRED
+    assert decide(rules, intent(), risk_bp=6_000)[0] is Verdict.ALLOW
+    assert decide(rules, intent(), risk_bp=3_999)[0] is Verdict.ALLOW
+    with pytest.raises(ConfigError, match="above"):
+        parse_policy(HEAD + rules.replace("max_score = 0.6", "max_score = 0.3"))
+
+
 def test_a_time_window_can_hold_instead_and_an_unknown_time_is_inside() -> None:
     rules = '[[rules]]\nid = "w"\nkind = "blocked_hours"\nstart = "00:00"\nend = "23:59"\naction = "approval"\n'
     assert decide(rules, intent(), now=MONDAY_NOON)[0] is Verdict.APPROVAL_REQUIRED

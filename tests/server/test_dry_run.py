@@ -56,3 +56,21 @@ async def test_a_dry_run_returns_the_decision_and_changes_nothing_but_one_audit_
     with sqlite3.connect(settings.db_path) as db:
         entries = db.execute("SELECT payload FROM audit WHERE type = 'call.dry_run'").fetchall()
     assert len(entries) == 4 and "acct:shop" not in json.dumps(entries)
+
+
+async def test_a_project_in_shadow_mode_decides_and_records_every_call_and_moves_no_money(
+    runtime: Runtime, tenant: Tenant, settings: Settings, clock: object
+) -> None:
+    shadow = 'name = "shadow"\ncurrencies = ["USD"]\nmode = "shadow"\n[[rules]]\nid = "cap"\nkind = "max_amount"\n'
+    shadow += 'currency = "USD"\namount = "100.00"\n'
+    await runtime.control.config.apply_policy(tenant.admin, None, None, shadow)
+    before = counts(settings)
+    async with client(settings, clock, tenant.agent_token, "auto") as c:  # type: ignore[arg-type]
+        is_error, small = await call(c, "pay", pay("20.00"))
+        assert not is_error and (small["status"], small["trace"]["would"]) == ("dry_run", "executed")
+        _, big = await call(c, "pay", pay("150.00"))
+        assert (big["status"], big["code"]) == ("dry_run", "amount_over_limit")
+    assert counts(settings) == before
+    with sqlite3.connect(settings.db_path) as db:
+        recorded = db.execute("SELECT COUNT(*) FROM audit WHERE type = 'call.shadow'").fetchone()[0]
+    assert recorded == 2
