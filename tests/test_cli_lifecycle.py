@@ -431,3 +431,23 @@ async def test_policy_validate_show_and_diff(initialised: Initialised, tmp_path:
     text = await initialised.run("policy", "diff", str(good))
     assert "rules added: daily-budget-usd-v2" in text.stdout and '+id = "daily-budget-usd-v2"' in text.stdout
     assert (await as_json(initialised, "policy", "show"))["version"] == 1, "diff changes nothing"
+
+
+async def test_policy_simulate_prints_the_decisions_a_file_would_change(
+    initialised: Initialised, tmp_path: Path
+) -> None:
+    async with agent(initialised) as c:
+        assert (await call(c, "pay", pay("30.00", "pens")))["status"] == "executed"
+    tighter = tmp_path / "tighter.toml"
+    tighter.write_text(
+        TEST_POLICY + '\n[[rules]]\nid = "only-acme"\nkind = "allow_counterparty"\ncounterparties = ["acct:acme"]\n'
+    )
+    found = await as_json(initialised, "policy", "simulate", str(tighter), "--days", "1")
+    assert found["replayed"] == 1
+    assert [(c["amount"], c["before"]["code"], c["after"]["code"]) for c in found["changes"]] == [
+        ("30.00", "ok", "counterparty_not_allowed")
+    ]
+    text = await initialised.run("policy", "simulate", str(tighter))
+    assert "1 would change" in text.stdout and "counterparty_not_allowed" in text.stdout
+    bad = await initialised.run("policy", "simulate", str(tighter), "--days", "365")
+    assert bad.returncode == 1 and "--days must be 1 to 90" in bad.stderr

@@ -12,6 +12,7 @@ from fiduciary.domain.money import Money
 from fiduciary.domain.results import Outcome, Status
 from fiduciary.policies import default_source
 from fiduciary.runtime import Runtime
+from tests.conftest import TEST_POLICY
 
 pytestmark = pytest.mark.anyio
 
@@ -129,3 +130,24 @@ async def test_sixty_four_concurrent_payments_never_take_the_day_past_its_budget
     settled = sum(o.amount.amount_minor for o in outcomes if o.status is Status.EXECUTED and o.amount)
     assert settled == 60_000, "exactly the budget, never more"
     assert sum(o.code.value == "budget_exceeded" for o in outcomes) == 34
+
+
+async def test_simulate_replays_recorded_calls_and_lists_only_the_decisions_that_change(
+    runtime: Runtime, tenant: Tenant, clock: FakeClock
+) -> None:
+    for amount, payee in (("100.00", "acct:a"), ("120.00", "acct:b"), ("90.00", "acct:c")):
+        assert (await pay(runtime, caller(tenant), amount, payee)).status is Status.EXECUTED
+        clock.advance(seconds=60)
+    proposed = TEST_POLICY.replace('amount = "600.00"', 'amount = "250.00"') + (
+        '\n[[rules]]\nid = "no-b"\nkind = "deny_counterparty"\ncounterparties = ["acct:b"]\n'
+    )
+    _, found = await runtime.control.config.simulate(tenant.admin, None, None, proposed, days=7)
+    assert found.replayed == 3
+    changed = [(c.amount_minor, c.before.code.value, c.after.code.value, c.after.rule_id) for c in found.changes]
+    # acct:b is now blocked, so it no longer counts against the day: acct:c still fits in 250.00.
+    assert changed == [(12_000, "ok", "counterparty_blocked", "no-b")]
+    tighter = TEST_POLICY.replace('amount = "600.00"', 'amount = "200.00"')
+    _, found = await runtime.control.config.simulate(tenant.admin, None, None, tighter, days=7)
+    assert [(c.amount_minor, c.after.code.value) for c in found.changes] == [(12_000, "budget_exceeded")]
+    _, same = await runtime.control.config.simulate(tenant.admin, None, None, TEST_POLICY, days=7)
+    assert same.changes == []

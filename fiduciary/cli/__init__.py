@@ -59,6 +59,7 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("policy", "apply"): c.policy_apply,
     ("policy", "show"): c.policy_show,
     ("policy", "diff"): c.policy_diff,
+    ("policy", "simulate"): c.policy_simulate,
     ("injection", "apply"): c.injection_apply,
     ("db", "migrate"): c.db_migrate,
 }

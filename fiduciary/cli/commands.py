@@ -13,6 +13,8 @@ from fiduciary.cli.printed import REFUSED, Printed, listing, record
 from fiduciary.control import MandateSpec, Operator, Role, Scope, diff_policies
 from fiduciary.domain import limits
 from fiduciary.domain.codes import Code
+from fiduciary.domain.decisions import Decision
+from fiduciary.domain.money import Money
 from fiduciary.domain.results import Status
 from fiduciary.policies import parse_policy
 from fiduciary.runtime import Runtime
@@ -357,3 +359,44 @@ async def policy_diff(rt: Runtime, op: Operator, args: Args) -> Printed:
     summary = [f"rules added: {', '.join(found.added) or '-'}", f"rules removed: {', '.join(found.removed) or '-'}"]
     summary.append(f"rules changed: {', '.join(found.changed) or '-'}")
     return Printed(data, "\n".join([*summary, "", *(escape(line) for line in lines)]))
+
+
+def _decision(decision: Decision) -> dict[str, object]:
+    return {"verdict": decision.verdict.value, "code": decision.code.value, "rule_id": decision.rule_id}
+
+
+async def policy_simulate(rt: Runtime, op: Operator, args: Args) -> Printed:
+    source = await anyio.Path(args.file).read_text()
+    project_id, found = await rt.control.config.simulate(op, args.org, args.project, source, days=args.days)
+    changes = [
+        {
+            "transaction_id": c.transaction_id,
+            "created_at": c.created_at,
+            "agent_id": c.agent_id,
+            "tool": c.tool,
+            "amount": Money(c.amount_minor, c.currency).to_major(),
+            "currency": c.currency,
+            "before": _decision(c.before),
+            "after": _decision(c.after),
+        }
+        for c in found.changes
+    ]
+    data = {"project_id": project_id, "days": found.days, "replayed": found.replayed, "truncated": found.truncated}
+    head = f"replayed {found.replayed} calls of {project_id} from the last {found.days} days"
+    head += " (the oldest were left out)" if found.truncated else ""
+    if not changes:
+        return Printed(data | {"changes": []}, f"{head}: no decision would change")
+    rows = [
+        (
+            c.transaction_id,
+            c.created_at,
+            c.agent_id,
+            f"{Money(c.amount_minor, c.currency)}",
+            f"{c.before.verdict} {c.before.code}",
+            f"{c.after.verdict} {c.after.code}",
+            c.after.rule_id or "",
+        )
+        for c in found.changes
+    ]
+    headers = ["transaction", "created", "agent", "amount", "now", "under the file", "rule"]
+    return Printed(data | {"changes": changes}, f"{head}; {len(changes)} would change:\n" + table(rows, headers))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from fiduciary.control.base import Part, action, not_found
 from fiduciary.control.roles import Action, Operator
+from fiduciary.control.simulate import SIMULATE_DAYS_MAX, Simulation, simulate, window
 from fiduciary.domain.codes import Code
 from fiduciary.domain.errors import InputError
 from fiduciary.domain.intents import PLATFORM
@@ -107,6 +108,22 @@ class Config(Part):
         if row is None:
             raise not_found("policy for project", project_id)
         return row
+
+    @action(Action.CONFIG_READ)
+    async def simulate(
+        self, op: Operator, org_id: str | None, project_id: str | None, source: str, *, days: int
+    ) -> tuple[str, Simulation]:
+        """Replay the project's last `days` days of calls under `source`; the decisions that change."""
+        if not 1 <= days <= SIMULATE_DAYS_MAX:
+            raise InputError(Code.INVALID_ARGUMENT, f"--days must be 1 to {SIMULATE_DAYS_MAX}")
+        proposed = parse_policy(source)
+        reads = self.store.read
+        org_id, project_id = await tenant_scope(reads, org_id, project_id)
+        row = await reads.active_policy(org_id, project_id)
+        if row is None:
+            raise not_found("policy for project", project_id)
+        history = await reads.project_history(org_id, project_id, since=window(self.ctx.clock.now(), days))
+        return project_id, simulate(parse_policy(row.source), proposed, history, days=days)
 
 
 @dataclass(frozen=True, slots=True)

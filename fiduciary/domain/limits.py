@@ -63,6 +63,10 @@ policy_file_bytes_max: Final = 256 * 1024
 policy_rules_max: Final = 2_000
 policy_list_entries_max: Final = 1000
 
+# Policy simulation.
+simulate_transactions_max: Final = 50_000
+"""Most recorded calls one `policy simulate` replays (the oldest beyond it are left out, and it says so)."""
+
 # Budget alerts.
 alert_webhooks_max: Final = 10
 alert_url_chars_max: Final = 512

@@ -120,6 +120,10 @@ class Reads(KeyReads, Protocol):
         """Operator listing across tenants, newest first; `before` is a transaction id cursor."""
         ...
 
+    async def project_history(self, org_id: str, project_id: str, *, since: datetime) -> list[TransactionRow]:
+        """A project's calls since `since`, oldest first, bounded (what `policy simulate` replays)."""
+        ...
+
     async def abandoned(self, *, now: datetime, idle_since: datetime) -> list[TransactionRow]:
         """In-flight transactions nobody holds a live lease on and nobody moved since `idle_since`."""
         ...

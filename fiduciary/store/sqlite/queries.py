@@ -223,6 +223,15 @@ class Queries:
         sql += " ORDER BY created_at DESC, transaction_id DESC LIMIT ?"
         return [TransactionRow.from_row(row) for row in await self._all(sql, [*params, limit])]
 
+    async def project_history(self, org_id: str, project_id: str, *, since: datetime) -> list[TransactionRow]:
+        """A project's calls since `since`, oldest first, bounded (what `policy simulate` replays)."""
+        sql = (
+            "SELECT * FROM (SELECT * FROM transactions WHERE org_id = ? AND project_id = ? AND created_at >= ? "
+            "ORDER BY created_at DESC, transaction_id DESC LIMIT ?) ORDER BY created_at, transaction_id"
+        )
+        rows = await self._all(sql, (org_id, project_id, iso(since), limits.simulate_transactions_max))
+        return [TransactionRow.from_row(row) for row in rows]
+
     async def abandoned(self, *, now: datetime, idle_since: datetime) -> list[TransactionRow]:
         """In-flight transactions nobody holds a live lease on and nobody moved since `idle_since`."""
         states = [s.value for s in IN_FLIGHT | {TxState.APPROVED}]
