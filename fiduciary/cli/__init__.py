@@ -122,6 +122,11 @@ def run(args: argparse.Namespace) -> int:
         return int(anyio.run(lambda: run_demo(keep=args.keep, as_json=as_json)))
     if args.command == "policy" and args.action == "validate":
         return emit(c.policy_validate(args), as_json=as_json)
+    if args.command == "policy" and args.action == "schema":
+        from fiduciary.policies.schema import json_schema
+
+        print(json.dumps(json_schema(), indent=2))
+        return 0
     if args.command == "scan":
         return emit(anyio.run(scan, lambda: _settings(args, search=True), args), as_json=as_json)
     settings = _settings(args, search=True)

@@ -208,6 +208,7 @@ def _safety(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _tenant(q)
     q = _cmd(a, "validate", "check a policy file (no data directory needed); exit 1 with the line and key")
     q.add_argument("file", help="policy TOML")
+    _cmd(a, "schema", "print the JSON Schema of policy files, for editors")
     _tenant(_cmd(a, "show", "the active policy of a project and who applied it"))
     q = _cmd(a, "diff", "what applying a file would change: rules added, removed and changed, and the text")
     q.add_argument("file", help="policy TOML")

@@ -39,7 +39,7 @@ K = RuleKind
 _ALL_TOOLS = frozenset(tool.value for tool in Tool)
 _OUTFLOW_TOOLS = frozenset(tool.value for tool in OUTFLOWS)
 _AMOUNT = frozenset({"currency", "amount"})
-_REQUIRED: dict[RuleKind, frozenset[str]] = {
+REQUIRED: dict[RuleKind, frozenset[str]] = {
     K.MAX_AMOUNT: _AMOUNT,
     K.BUDGET: _AMOUNT | {"window"},
     K.DAILY_BUDGET: _AMOUNT,
@@ -55,7 +55,7 @@ _REQUIRED: dict[RuleKind, frozenset[str]] = {
     K.BLOCKED_HOURS: frozenset({"start", "end"}),
     K.COUNTERPARTY_LIMIT: frozenset({"window"}),
 }
-_OPTIONAL: dict[RuleKind, frozenset[str]] = {
+OPTIONAL: dict[RuleKind, frozenset[str]] = {
     K.BUDGET: frozenset({"hours", "per"}),
     K.DAILY_BUDGET: frozenset({"per"}),
     K.RATE_LIMIT: frozenset({"per"}),
@@ -73,12 +73,12 @@ _DEFAULT_TOOLS: dict[RuleKind, frozenset[str]] = {
 }
 COUNTED = frozenset({K.BUDGET, K.DAILY_BUDGET, K.RATE_LIMIT, K.APPROVAL_NEW_COUNTERPARTY, K.COUNTERPARTY_LIMIT})
 """Kinds that read a durable counter from the store."""
-_COMMON_KEYS = frozenset({"id", "kind", "tools", "agents", "when", "description"})
-_WHEN_KEYS = frozenset({"tools", "agents", "currencies", "counterparties", "categories", "countries"})
+COMMON_KEYS = frozenset({"id", "kind", "tools", "agents", "when", "description"})
+WHEN_KEYS = frozenset({"tools", "agents", "currencies", "counterparties", "categories", "countries"})
 _COUNTRY_RE = re.compile(r"[A-Z]{2}")
 _HOURS_MAX = 366 * 24
 _URL_RE = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+(?:/[A-Za-z0-9._~%!$&'()*+,;=:@/\-]*)?")
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CLOCK_RE = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 
 
@@ -182,14 +182,14 @@ def _rule(raw: object, at: str, index: int, currencies: frozenset[str]) -> Rule:
     except ValueError as exc:
         kinds = ", ".join(k.value for k in RuleKind)
         raise ConfigError(f"{where}: `kind` must be one of {kinds}") from exc
-    unknown = set(raw) - _COMMON_KEYS - _REQUIRED[kind] - _OPTIONAL.get(kind, frozenset())
+    unknown = set(raw) - COMMON_KEYS - REQUIRED[kind] - OPTIONAL.get(kind, frozenset())
     if unknown:
         raise ConfigError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
-    missing = _REQUIRED[kind] - set(raw)
+    missing = REQUIRED[kind] - set(raw)
     if missing:
         raise ConfigError(f"{where}: missing keys {', '.join(sorted(missing))}")
     fields: dict[str, Any] = {"scope": _scope(raw, where, _DEFAULT_TOOLS.get(kind, _ALL_TOOLS))}
-    if "amount" in _REQUIRED[kind]:
+    if "amount" in REQUIRED[kind]:
         fields |= _amount(raw, where, currencies)
     if kind in (K.ALLOW_COUNTERPARTY, K.DENY_COUNTERPARTY):
         fields["counterparties"] = _counterparties(raw["counterparties"], where, "counterparties")
@@ -230,10 +230,10 @@ def _hours(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
     days = None
     if "days" in raw:
         named = _names(raw["days"], where, "days") or frozenset()
-        unknown = sorted(named - set(_DAYS))
+        unknown = sorted(named - set(DAYS))
         if unknown:
-            raise ConfigError(f"{where}: `days` holds {unknown[0]!r}; use {', '.join(_DAYS)}")
-        days = frozenset(_DAYS.index(day) for day in named)
+            raise ConfigError(f"{where}: `days` holds {unknown[0]!r}; use {', '.join(DAYS)}")
+        days = frozenset(DAYS.index(day) for day in named)
     action = raw.get("action", "deny")
     if action not in ("deny", "approval"):
         raise ConfigError(f"{where}: `action` must be deny or approval")
@@ -296,7 +296,7 @@ def _scope(raw: Mapping[str, Any], where: str, default_tools: frozenset[str]) ->
     when = raw.get("when", {})
     if not isinstance(when, dict):
         raise ConfigError(f"{where}: `when` must be a table")
-    unknown = set(when) - _WHEN_KEYS
+    unknown = set(when) - WHEN_KEYS
     if unknown:
         raise ConfigError(f"{where}: `when` has unknown keys {', '.join(sorted(unknown))}")
     for key in ("tools", "agents"):
