@@ -123,6 +123,7 @@ def build_policy(data: Mapping[str, Any], *, lines: list[int] | None = None) -> 
     ids = [rule.id for rule in rules]
     if len(set(ids)) != len(ids):
         raise ConfigError("rule ids must be unique")
+    _no_contradicting_windows(rules)
     threshold_bp, webhooks = _alerts(data.get("alerts", {}))
     mode = data.get("mode", "enforce")
     if mode not in ("enforce", "shadow"):
@@ -158,6 +159,32 @@ def _alerts(value: object) -> tuple[int, tuple[str, ...]]:
         if not isinstance(url, str) or not _URL_RE.fullmatch(url) or len(url) > limits.alert_url_chars_max:
             raise ConfigError("`alerts.webhooks` entries must be http:// or https:// URLs without credentials")
     return round(threshold * 10_000), tuple(hooks)
+
+
+def _week_minutes(rule: Rule) -> set[int]:
+    """The minutes of the week (Monday 00:00 = 0) a time window covers."""
+    assert rule.start_minute is not None and rule.end_minute is not None
+    covered: set[int] = set()
+    week = 7 * 24 * 60
+    for day in rule.days if rule.days is not None else range(7):
+        start = day * 1440 + rule.start_minute
+        length = (rule.end_minute - rule.start_minute) % 1440
+        covered.update((start + m) % week for m in range(length))
+    return covered
+
+
+def _no_contradicting_windows(rules: list[Rule]) -> None:
+    """Two time windows over the same scope that overlap and disagree (one denies, one holds) are an error."""
+    windows = [r for r in rules if r.kind is K.BLOCKED_HOURS]
+    for i, first in enumerate(windows):
+        for second in windows[i + 1 :]:
+            if first.scope != second.scope or first.hold_instead == second.hold_instead:
+                continue
+            if _week_minutes(first) & _week_minutes(second):
+                raise ConfigError(
+                    f"rules {first.id!r} and {second.id!r}: their time windows overlap over the same scope, "
+                    "and one denies while the other holds; make them meet, not overlap"
+                )
 
 
 def _timezone(value: object) -> str:

@@ -187,6 +187,16 @@ def test_a_bad_rule_is_a_precise_error_naming_its_line_and_key(rules: str, messa
     assert str(refused.value).startswith("line 4: rule"), str(refused.value)
 
 
+def test_time_windows_that_overlap_and_disagree_are_an_error_and_windows_that_meet_are_not() -> None:
+    night = '[[rules]]\nid = "night"\nkind = "blocked_hours"\nstart = "22:00"\nend = "06:00"\n'
+    review = '[[rules]]\nid = "late"\nkind = "blocked_hours"\nstart = "{start}"\nend = "23:00"\naction = "approval"\n'
+    with pytest.raises(ConfigError, match=r"'night' and 'late'.*overlap"):
+        parse_policy(HEAD + night + review.format(start="21:00"))
+    parse_policy(HEAD + night.replace("22:00", "23:00") + review.format(start="21:00"))
+    both_deny = review.format(start="21:00").replace('action = "approval"\n', "")
+    parse_policy(HEAD + night + both_deny)
+
+
 def test_an_unknown_time_zone_is_an_error() -> None:
     with pytest.raises(ConfigError, match="not a known time zone"):
         parse_policy('name = "p"\ncurrencies = ["USD"]\ntimezone = "Mars/Olympus_Mons"\n')
