@@ -21,17 +21,16 @@ from fiduciary.domain.clock import iso
 from fiduciary.domain.errors import ConflictError
 from fiduciary.domain.intents import AgentRef, PaymentIntent
 from fiduciary.domain.money import Money
-from fiduciary.domain.records import RefusalWindow, TransactionRow
+from fiduciary.domain.records import TransactionRow
 from fiduciary.domain.signing import Signer
 from fiduciary.domain.states import TxState, check_transition
 from fiduciary.mandates.keys import KeyPurpose, SealedKey
-from fiduciary.policies.windows import hour_bucket, minute_bucket
 from fiduciary.store.ports import SignerSource
-from fiduciary.store.sqlite.queries import Queries
+from fiduciary.store.sqlite.counter_writes import CounterWrites
 from fiduciary.wallets import Wallet
 
 
-class Writer(Queries):
+class Writer(CounterWrites):
     """The handle of one write transaction. `now` is fixed for the whole transaction."""
 
     def __init__(self, conn: aiosqlite.Connection, *, now: datetime, signers: SignerSource) -> None:
@@ -39,10 +38,6 @@ class Writer(Queries):
         self.now = now
         self._signers = signers
         self._journal = Journal(ts=iso(now), signer_for=self._audit_signer)
-
-    async def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> int:
-        """Run one INSERT/UPDATE in a single round trip; the number of rows it touched."""
-        return len(await self._all(f"{sql} RETURNING 1", params))
 
     async def _audit_signer(self, org_id: str) -> Signer:
         return await self._signers.signer(self, org_id, KeyPurpose.AUDIT)
@@ -473,101 +468,6 @@ class Writer(Queries):
             "UPDATE taints SET cleared_at = ?, cleared_by = ? WHERE org_id = ? AND project_id = ? AND agent_id = ? "
             "AND cleared_at IS NULL",
             (iso(self.now), by, caller.org_id, caller.project_id, caller.agent_id),
-        )
-
-    # Durable counters, changed in the same transaction as the hold, release or settlement they count.
-
-    async def count_spend(
-        self, caller: AgentRef, *, tool: str, currency: str, counterparty: str, at: datetime, amount_minor: int
-    ) -> None:
-        """Add (or, negative, give back) one payment's amount in the hour bucket of `at`, overall and per payee.
-
-        The CHECKs keep every counter at or above zero.
-        """
-        bucket = iso(hour_bucket(at))
-        key = (caller.org_id, caller.project_id, caller.agent_id, tool, currency, bucket)
-        payee_key = (caller.org_id, caller.project_id, caller.agent_id, counterparty, tool, currency, bucket)
-        if amount_minor < 0:
-            changed = await self._exec(
-                "UPDATE spend_buckets SET amount_minor = amount_minor + ? WHERE org_id = ? AND project_id = ? "
-                "AND agent_id = ? AND tool = ? AND currency = ? AND bucket = ?",
-                (amount_minor, *key),
-            )
-            changed += await self._exec(
-                "UPDATE payee_buckets SET amount_minor = amount_minor + ?, payments = payments - 1 WHERE org_id = ? "
-                "AND project_id = ? AND agent_id = ? AND counterparty = ? AND tool = ? AND currency = ? AND bucket = ?",
-                (amount_minor, *payee_key),
-            )
-            assert changed == 2, "a give-back follows the spending it returns"
-            return
-        await self._exec(
-            "INSERT INTO spend_buckets VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (org_id, project_id, agent_id, tool, "
-            "currency, bucket) DO UPDATE SET amount_minor = amount_minor + excluded.amount_minor",
-            (*key, amount_minor),
-        )
-        await self._exec(
-            "INSERT INTO payee_buckets VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (org_id, project_id, agent_id, "
-            "counterparty, tool, currency, bucket) DO UPDATE SET amount_minor = amount_minor + excluded.amount_minor, "
-            "payments = payments + 1",
-            (*payee_key, amount_minor),
-        )
-
-    async def count_call(self, caller: AgentRef, *, tool: str, at: datetime) -> None:
-        await self._exec(
-            "INSERT INTO call_buckets VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (org_id, project_id, agent_id, tool, "
-            "bucket) DO UPDATE SET calls = calls + 1",
-            (caller.org_id, caller.project_id, caller.agent_id, tool, iso(minute_bucket(at))),
-        )
-
-    async def count_payment_to(self, caller: AgentRef, counterparty: str) -> None:
-        stamp = iso(self.now)
-        await self._exec(
-            "INSERT INTO payees VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT (org_id, project_id, agent_id, counterparty) "
-            "DO UPDATE SET payments = payments + 1, last_paid_at = excluded.last_paid_at",
-            (caller.org_id, caller.project_id, caller.agent_id, counterparty, stamp, stamp),
-        )
-
-    # The alert outbox.
-
-    async def insert_delivery(self, delivery_id: str, *, alert_id: str, org_id: str, url: str, body: str) -> None:
-        await self._exec(
-            "INSERT INTO alert_outbox (delivery_id, alert_id, org_id, url, body, next_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (delivery_id, alert_id, org_id, url, body, iso(self.now)),
-        )
-
-    async def record_attempt(
-        self, delivery_id: str, *, status: int | None, delivered: bool, failed: bool, next_at: datetime
-    ) -> None:
-        """One delivery attempt: delivered, given up, or due again at `next_at`."""
-        await self._exec(
-            "UPDATE alert_outbox SET attempts = attempts + 1, last_status = ?, next_at = ?, "
-            "delivered_at = CASE WHEN ? THEN ? END, failed_at = CASE WHEN ? THEN ? END "
-            "WHERE delivery_id = ? AND delivered_at IS NULL AND failed_at IS NULL",
-            (status, iso(next_at), delivered, iso(self.now), failed, iso(self.now), delivery_id),
-        )
-
-    # Refusal windows.
-
-    async def open_refusal_window(self, window: RefusalWindow) -> None:
-        """Start (or restart) a source's window with its first refusal."""
-        await self._exec(
-            "INSERT INTO refusal_windows (org_id, source, kind, window_start, first_ref, count) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (org_id, source, kind) DO UPDATE SET "
-            "window_start = excluded.window_start, first_ref = excluded.first_ref, count = excluded.count",
-            (window.org_id, window.source, window.kind, window.window_start, window.first_ref, window.count),
-        )
-
-    async def count_refusal(self, org_id: str, source: str, kind: str) -> None:
-        changed = await self._exec(
-            "UPDATE refusal_windows SET count = count + 1 WHERE org_id = ? AND source = ? AND kind = ?",
-            (org_id, source, kind),
-        )
-        assert changed == 1, "the window was read in this transaction"
-
-    async def close_refusal_window(self, window: RefusalWindow) -> None:
-        await self._exec(
-            "DELETE FROM refusal_windows WHERE org_id = ? AND source = ? AND kind = ? AND window_start = ?",
-            (window.org_id, window.source, window.kind, window.window_start),
         )
 
     # Kill switches.

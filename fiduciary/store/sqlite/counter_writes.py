@@ -1,0 +1,121 @@
+"""The writes of the durable counters, the alert outbox and the refusal windows.
+
+Split from `writer.py` by job: these rows are bookkeeping the gate keeps beside each hold,
+release and settlement, in the same transaction (a `Writer` is one of these).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fiduciary.domain.clock import iso
+from fiduciary.domain.intents import AgentRef
+from fiduciary.domain.records import RefusalWindow
+from fiduciary.policies.windows import hour_bucket, minute_bucket
+from fiduciary.store.sqlite.queries import Queries
+
+
+class CounterWrites(Queries):
+    """Writes inside a transaction the single writer holds; `now` is fixed for the transaction."""
+
+    now: datetime
+
+    async def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        """Run one INSERT/UPDATE in a single round trip; the number of rows it touched."""
+        return len(await self._all(f"{sql} RETURNING 1", params))
+
+    # Durable counters, changed in the same transaction as the hold, release or settlement they count.
+
+    async def count_spend(
+        self, caller: AgentRef, *, tool: str, currency: str, counterparty: str, at: datetime, amount_minor: int
+    ) -> None:
+        """Add (or, negative, give back) one payment's amount in the hour bucket of `at`, overall and per payee.
+
+        The CHECKs keep every counter at or above zero.
+        """
+        bucket = iso(hour_bucket(at))
+        key = (caller.org_id, caller.project_id, caller.agent_id, tool, currency, bucket)
+        payee_key = (caller.org_id, caller.project_id, caller.agent_id, counterparty, tool, currency, bucket)
+        if amount_minor < 0:
+            changed = await self._exec(
+                "UPDATE spend_buckets SET amount_minor = amount_minor + ? WHERE org_id = ? AND project_id = ? "
+                "AND agent_id = ? AND tool = ? AND currency = ? AND bucket = ?",
+                (amount_minor, *key),
+            )
+            changed += await self._exec(
+                "UPDATE payee_buckets SET amount_minor = amount_minor + ?, payments = payments - 1 WHERE org_id = ? "
+                "AND project_id = ? AND agent_id = ? AND counterparty = ? AND tool = ? AND currency = ? AND bucket = ?",
+                (amount_minor, *payee_key),
+            )
+            assert changed == 2, "a give-back follows the spending it returns"
+            return
+        await self._exec(
+            "INSERT INTO spend_buckets VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (org_id, project_id, agent_id, tool, "
+            "currency, bucket) DO UPDATE SET amount_minor = amount_minor + excluded.amount_minor",
+            (*key, amount_minor),
+        )
+        await self._exec(
+            "INSERT INTO payee_buckets VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (org_id, project_id, agent_id, "
+            "counterparty, tool, currency, bucket) DO UPDATE SET amount_minor = amount_minor + excluded.amount_minor, "
+            "payments = payments + 1",
+            (*payee_key, amount_minor),
+        )
+
+    async def count_call(self, caller: AgentRef, *, tool: str, at: datetime) -> None:
+        await self._exec(
+            "INSERT INTO call_buckets VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (org_id, project_id, agent_id, tool, "
+            "bucket) DO UPDATE SET calls = calls + 1",
+            (caller.org_id, caller.project_id, caller.agent_id, tool, iso(minute_bucket(at))),
+        )
+
+    async def count_payment_to(self, caller: AgentRef, counterparty: str) -> None:
+        stamp = iso(self.now)
+        await self._exec(
+            "INSERT INTO payees VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT (org_id, project_id, agent_id, counterparty) "
+            "DO UPDATE SET payments = payments + 1, last_paid_at = excluded.last_paid_at",
+            (caller.org_id, caller.project_id, caller.agent_id, counterparty, stamp, stamp),
+        )
+
+    # The alert outbox.
+
+    async def insert_delivery(self, delivery_id: str, *, alert_id: str, org_id: str, url: str, body: str) -> None:
+        await self._exec(
+            "INSERT INTO alert_outbox (delivery_id, alert_id, org_id, url, body, next_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (delivery_id, alert_id, org_id, url, body, iso(self.now)),
+        )
+
+    async def record_attempt(
+        self, delivery_id: str, *, status: int | None, delivered: bool, failed: bool, next_at: datetime
+    ) -> None:
+        """One delivery attempt: delivered, given up, or due again at `next_at`."""
+        await self._exec(
+            "UPDATE alert_outbox SET attempts = attempts + 1, last_status = ?, next_at = ?, "
+            "delivered_at = CASE WHEN ? THEN ? END, failed_at = CASE WHEN ? THEN ? END "
+            "WHERE delivery_id = ? AND delivered_at IS NULL AND failed_at IS NULL",
+            (status, iso(next_at), delivered, iso(self.now), failed, iso(self.now), delivery_id),
+        )
+
+    # Refusal windows.
+
+    async def open_refusal_window(self, window: RefusalWindow) -> None:
+        """Start (or restart) a source's window with its first refusal."""
+        await self._exec(
+            "INSERT INTO refusal_windows (org_id, source, kind, window_start, first_ref, count) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (org_id, source, kind) DO UPDATE SET "
+            "window_start = excluded.window_start, first_ref = excluded.first_ref, count = excluded.count",
+            (window.org_id, window.source, window.kind, window.window_start, window.first_ref, window.count),
+        )
+
+    async def count_refusal(self, org_id: str, source: str, kind: str) -> None:
+        changed = await self._exec(
+            "UPDATE refusal_windows SET count = count + 1 WHERE org_id = ? AND source = ? AND kind = ?",
+            (org_id, source, kind),
+        )
+        assert changed == 1, "the window was read in this transaction"
+
+    async def close_refusal_window(self, window: RefusalWindow) -> None:
+        await self._exec(
+            "DELETE FROM refusal_windows WHERE org_id = ? AND source = ? AND kind = ? AND window_start = ?",
+            (window.org_id, window.source, window.kind, window.window_start),
+        )
