@@ -8,7 +8,7 @@ import sys
 
 import anyio
 
-from fiduciary.cli import render
+from fiduciary import shapes as render
 from fiduciary.cli.printed import REFUSED, Printed, listing, record
 from fiduciary.control import MandateSpec, Operator, Role, Scope, diff_policies
 from fiduciary.domain import limits

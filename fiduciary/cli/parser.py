@@ -88,6 +88,10 @@ def _serve(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--http", action="store_true", help="serve Streamable HTTP /mcp, SSE /sse and /healthz")
     p.add_argument("--host", default="127.0.0.1", help="address to bind with --http")
     p.add_argument("--port", type=int, default=8765, help="port to bind with --http")
+    p.add_argument("--admin-host", default="127.0.0.1", help="address of the admin API listener with --http")
+    p.add_argument(
+        "--admin-port", type=int, default=8766, help="port of the admin API (/admin/v1); 0: no admin listener"
+    )
     p = sub.add_parser("demo", help="walk an agent through the gate in a temporary directory", formatter_class=_Help)
     p.add_argument("--keep", action="store_true", help="keep the temporary data directory")
     p.add_argument("--json", action="store_true", help="print the steps as JSON")

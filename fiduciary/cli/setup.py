@@ -208,10 +208,28 @@ def serve(settings: Settings, args: Args) -> int:
     if args.http:
         import uvicorn
 
+        from fiduciary.server.admin import build_admin_app
         from fiduciary.server.http import build_http_app
 
         app = build_http_app(settings, host=args.host, port=args.port)
-        uvicorn.run(app, host=args.host, port=args.port, log_config=None, log_level=settings.log_level.lower())
+        level = settings.log_level.lower()
+        servers = [
+            uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_config=None, log_level=level))
+        ]
+        if args.admin_port:
+            # The admin listener binds apart, so a network that reaches /mcp need not reach /admin.
+            admin = build_admin_app(app.state.runtime)
+            config = uvicorn.Config(
+                admin, host=args.admin_host, port=args.admin_port, log_config=None, log_level=level, lifespan="off"
+            )
+            servers.append(uvicorn.Server(config))
+
+        async def run_all() -> None:
+            async with anyio.create_task_group() as tg:
+                for server in servers:
+                    tg.start_soon(server.serve)
+
+        anyio.run(run_all)
         return 0
     if settings.agent_token is None:
         log.warning("FIDUCIARY_AGENT_TOKEN is not set: every tool call will be refused")

@@ -119,3 +119,5 @@ injection_rule_occurrences_max: Final = 8
 
 # HTTP surface.
 http_request_body_bytes_max: Final = 1024 * 1024
+admin_body_bytes_max: Final = 512 * 1024
+"""Largest JSON body the admin API reads (a policy file fits: `policy_file_bytes_max` is 256 KiB)."""

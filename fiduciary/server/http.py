@@ -115,4 +115,6 @@ def build_http_app(settings: Settings, *, host: str, port: int) -> Starlette:
         Route("/sse", sse_app),
         Route("/messages/", sse_app),
     ]
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(_RecordClient)])
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(_RecordClient)])
+    app.state.runtime = lambda: shared.runtime  # the admin listener serves the same runtime
+    return app

@@ -1,4 +1,4 @@
-"""The stable JSON shapes of what control-plane commands print (`--json`), and their tables."""
+"""The stable JSON shapes of control-plane records: what `--json` prints and what the admin API returns."""
 
 from __future__ import annotations
 

@@ -1,0 +1,162 @@
+"""The admin API on its own listener, beside the agent listener, both real uvicorn servers on 127.0.0.1.
+
+An agent pays over Streamable HTTP with the official MCP client; operators act over /admin/v1 with
+bearer tokens; the roles, the errors and the audit trail are the control service's.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+import uvicorn
+from mcp.client import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from fiduciary.control import Role, Tenant
+from fiduciary.domain.clock import SystemClock
+from fiduciary.runtime import open_runtime
+from fiduciary.server.admin import build_admin_app
+from fiduciary.server.http import build_http_app
+from fiduciary.settings import Settings
+from tests.conftest import make_tenant
+
+pytestmark = pytest.mark.anyio
+
+HOST = "127.0.0.1"
+START_SECONDS_MAX = 15
+
+
+@dataclass(frozen=True, slots=True)
+class Servers:
+    agent_port: int
+    admin_port: int
+    tenant: Tenant
+    settings: Settings
+
+    def admin(self, path: str) -> str:
+        return f"http://{HOST}:{self.admin_port}/admin/v1{path}"
+
+
+def _serve(app: Any, *, lifespan: str) -> tuple[uvicorn.Server, threading.Thread, socket.socket, int]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind((HOST, 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, host=HOST, port=port, log_config=None, access_log=False, lifespan=lifespan)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    return server, thread, sock, port
+
+
+@pytest.fixture
+async def servers(settings: Settings) -> AsyncIterator[Servers]:
+    tenant = await make_tenant(settings, SystemClock())
+    agent_sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    agent_sock.bind((HOST, 0))
+    agent_port = agent_sock.getsockname()[1]
+    app = build_http_app(settings, host=HOST, port=agent_port)
+    config = uvicorn.Config(app, host=HOST, port=agent_port, log_config=None, access_log=False)
+    agent_server = uvicorn.Server(config)
+    agent_thread = threading.Thread(target=agent_server.run, kwargs={"sockets": [agent_sock]}, daemon=True)
+    agent_thread.start()
+    admin_server, admin_thread, admin_sock, admin_port = _serve(build_admin_app(app.state.runtime), lifespan="off")
+    try:
+        with anyio.fail_after(START_SECONDS_MAX):
+            while not (agent_server.started and admin_server.started):
+                assert agent_thread.is_alive() and admin_thread.is_alive(), "a server exited during start-up"
+                await anyio.sleep(0.01)
+        yield Servers(agent_port, admin_port, tenant, settings)
+    finally:
+        for server in (agent_server, admin_server):
+            server.should_exit = True
+        for thread in (agent_thread, admin_thread):
+            await anyio.to_thread.run_sync(thread.join, START_SECONDS_MAX)
+        agent_sock.close()
+        admin_sock.close()
+
+
+def bearer(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+async def agent_pays(s: Servers, amount: str) -> dict[str, Any]:
+    http = httpx2.AsyncClient(headers=bearer(s.tenant.agent_token))
+    url = f"http://{HOST}:{s.agent_port}/mcp"
+    async with http, Client(streamable_http_client(url, http_client=http)) as c:
+        args = {"amount": amount, "currency": "USD", "counterparty": "acct:laptops", "purpose": "laptop <b>now</b>"}
+        result = await c.call_tool("pay", args)
+    assert isinstance(result.structured_content, dict)
+    return result.structured_content
+
+
+async def test_an_approver_approves_over_the_api_what_an_agent_paid_over_mcp(servers: Servers) -> None:
+    admin_token = servers.tenant.admin_token
+    async with httpx2.AsyncClient() as http:
+        added = await http.get(servers.admin("/agents"), headers=bearer(admin_token))
+        assert added.status_code == 200 and len(added.json()["agents"]) == 1
+        held = await agent_pays(servers, "300.00")
+        assert held["status"] == "pending_approval"
+
+        pending = (await http.get(servers.admin("/approvals"), headers=bearer(admin_token))).json()["approvals"]
+        assert [p["approval_id"] for p in pending] == [held["approval_id"]]
+        assert pending[0]["transaction"]["purpose"] == "laptop <b>now</b>", "JSON carries the text as data"
+        assert pending[0]["mandate"]["mandate_id"] == servers.tenant.mandate_id
+
+        url = servers.admin(f"/approvals/{held['approval_id']}/approve")
+        first = await http.post(url, headers=bearer(admin_token))
+        assert first.status_code == 200 and (first.json()["status"], first.json()["replayed"]) == ("executed", False)
+        again = await http.post(url, headers=bearer(admin_token))
+        assert again.status_code == 200 and again.json()["replayed"] is True, "approving twice is one approval"
+        assert again.json()["state"] == "settled"
+
+        verified = await http.get(servers.admin("/audit/verify"), headers=bearer(admin_token))
+        assert all(chain["ok"] for chain in verified.json()["chains"])
+
+
+async def test_tokens_and_roles_are_the_control_planes(servers: Servers) -> None:
+    async with httpx2.AsyncClient() as http:
+        assert (await http.get(servers.admin("/wallets"))).status_code == 401
+        agent = await http.get(servers.admin("/wallets"), headers=bearer(servers.tenant.agent_token))
+        assert agent.status_code == 401 and agent.json()["error"]["code"] == "unauthenticated"
+
+        created = await http.post(servers.admin("/mandates"), headers=bearer(servers.tenant.admin_token), json={
+            "agent_id": servers.tenant.agent_id, "currency": "USD", "max_per_use": "10.00", "total_cap": "20.00",
+            "purpose": "api", "counterparties": ["acct:api"],
+        })  # fmt: skip
+        assert created.status_code == 200 and created.json()["counterparties"] == ["acct:api"]
+
+    async with servers_runtime(servers) as rt:
+        _, auditor_token = await rt.control.operators.add(servers.tenant.admin, "bob", Role.AUDITOR)
+    async with httpx2.AsyncClient() as http:
+        assert (await http.get(servers.admin("/wallets"), headers=bearer(auditor_token))).status_code == 200
+        kill = {"scope": "agent", "target": servers.tenant.agent_id, "reason": "audit"}
+        refused = await http.post(servers.admin("/kill"), headers=bearer(auditor_token), json=kill)
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+
+
+async def test_bad_requests_get_a_json_error_and_change_nothing(servers: Servers) -> None:
+    token = bearer(servers.tenant.admin_token)
+    async with httpx2.AsyncClient() as http:
+        missing = await http.get(servers.admin("/transactions/txn_nope"), headers=token)
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+        not_json = await http.post(servers.admin("/kill"), headers=token, content=b"{nope")
+        assert not_json.status_code == 400
+        huge = await http.post(servers.admin("/policy/validate"), headers=token, content=b"x" * (600 * 1024))
+        assert huge.status_code == 413
+        bad_policy = await http.post(servers.admin("/policy/validate"), headers=token, json={"source": "name = 1"})
+        assert bad_policy.status_code == 400 and "name" in bad_policy.json()["error"]["message"]
+        bad_scope = await http.post(servers.admin("/unfreeze"), headers=token, json={"scope": "galaxy"})
+        assert bad_scope.status_code == 400
+        document = (await http.get(servers.admin("/openapi.json"))).json()
+        assert document["openapi"] == "3.1.0" and "/admin/v1/approvals/{approval_id}/approve" in document["paths"]
+
+
+def servers_runtime(s: Servers) -> Any:
+    return open_runtime(s.settings, resume=False)
