@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from fiduciary import shapes
-from fiduciary.control import MandateSpec, Operator, Scope
+from fiduciary.control import MandateSpec, Operator, Role, Scope, diff_policies
 from fiduciary.domain import limits
 from fiduciary.domain.codes import Code
 from fiduciary.domain.errors import AccessError, ConfigError, InputError
@@ -260,7 +260,93 @@ async def audit_show(rt: Runtime, op: Operator, call: Call) -> Any:
     return {"entries": [shapes.entry(e) for e in await rt.control.records.entries(op, call.path["id"])]}
 
 
+async def operators(rt: Runtime, op: Operator, call: Call) -> Any:
+    return {"operators": [shapes.operator(row, status) for row, status in await rt.control.operators.list(op)]}
+
+
+async def add_operator(rt: Runtime, op: Operator, call: Call) -> Any:
+    try:
+        role = Role(call.text("role") or "")
+    except ValueError as exc:
+        raise InputError(Code.INVALID_ARGUMENT, "`role` is admin, approver or auditor") from exc
+    days = call.body.get("expires_days")
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int)):
+        raise InputError(Code.INVALID_ARGUMENT, "`expires_days` must be a whole number")
+    added, token = await rt.control.operators.add(op, call.text("name") or "", role, expires_days=days)
+    return {"operator_id": added.operator_id, "name": added.name, "role": added.role.value, "token": token}
+
+
+async def revoke_operator(rt: Runtime, op: Operator, call: Call) -> Any:
+    row = await rt.control.operators.revoke(op, call.path["operator"])
+    return shapes.operator(row, "revoked")
+
+
+async def add_agent(rt: Runtime, op: Operator, call: Call) -> Any:
+    project = call.text("project_id", required=False)
+    row, token = await rt.control.agents.add(op, call.text("name") or "", project_id=project)
+    return shapes.agent(row) | {"token": token}
+
+
+async def rotate_agent_token(rt: Runtime, op: Operator, call: Call) -> Any:
+    agent_id = call.path["agent_id"]
+    return {"agent_id": agent_id, "token": await rt.control.agents.rotate_token(op, agent_id)}
+
+
+async def disable_agent(rt: Runtime, op: Operator, call: Call) -> Any:
+    reason = call.text("reason") or ""
+    return shapes.agent(await rt.control.agents.disable(op, call.path["agent_id"], reason=reason))
+
+
+async def renew_mandate(rt: Runtime, op: Operator, call: Call) -> Any:
+    expires = call.text("expires_at", required=False)
+    return shapes.mandate(await rt.control.mandates.renew(op, call.path["mandate_id"], expires_at=expires))
+
+
+async def fund_wallet(rt: Runtime, op: Operator, call: Call) -> Any:
+    agent_id = call.text("agent_id") or ""
+    after = await rt.control.wallets.fund(op, agent_id, (call.text("amount") or "", call.text("currency") or ""))
+    return shapes.wallet(agent_id, after)
+
+
+async def diff_policy(rt: Runtime, op: Operator, call: Call) -> Any:
+    row = await rt.control.config.active_policy(
+        op, call.text("org_id", required=False), call.text("project_id", required=False)
+    )
+    found = diff_policies(row.source, call.text("source") or "")
+    return {"version": row.version, "added": found.added, "removed": found.removed, "changed": found.changed,
+            "no_change": found.same_version}  # fmt: skip
+
+
+async def simulate_policy(rt: Runtime, op: Operator, call: Call) -> Any:
+    days = call.body.get("days", 7)
+    if isinstance(days, bool) or not isinstance(days, int):
+        raise InputError(Code.INVALID_ARGUMENT, "`days` must be a whole number")
+    org, project = call.text("org_id", required=False), call.text("project_id", required=False)
+    project_id, found = await rt.control.config.simulate(op, org, project, call.text("source") or "", days=days)
+    changes = [
+        {
+            "transaction_id": c.transaction_id,
+            "created_at": c.created_at,
+            "agent_id": c.agent_id,
+            "before": {"verdict": c.before.verdict.value, "code": c.before.code.value},
+            "after": {"verdict": c.after.verdict.value, "code": c.after.code.value, "rule_id": c.after.rule_id},
+        }
+        for c in found.changes
+    ]
+    return {"project_id": project_id, "replayed": found.replayed, "truncated": found.truncated, "changes": changes}
+
+
 ROUTES: list[tuple[str, str, Handler, str]] = [
+    ("GET", "/operators", operators, "Every operator with its role and status."),
+    ("POST", "/operators", add_operator, 'Add an operator {"name", "role", "expires_days"}; its token, once.'),
+    ("POST", "/operators/{operator}/revoke", revoke_operator, "Revoke an operator's token at once."),
+    ("POST", "/agents", add_agent, 'Add an agent {"name", "project_id"}; its token, once.'),
+    ("POST", "/agents/{agent_id}/rotate-token", rotate_agent_token, "A new token; the old one stops at once."),
+    ("POST", "/agents/{agent_id}/disable", disable_agent, 'Disable an agent for good, with {"reason"}.'),
+    ("POST", "/mandates/{mandate_id}/renew", renew_mandate, 'Re-sign with a later expiry {"expires_at"}.'),
+    ("POST", "/wallets/fund", fund_wallet, 'Sandbox funds {"agent_id", "amount", "currency"}.'),
+    ("POST", "/policy/diff", diff_policy, 'What applying {"source"} would change, rule by rule.'),
+    ("POST", "/policy/simulate", simulate_policy, 'Replay {"days"} of calls under {"source"}.'),
     ("GET", "/approvals", approvals, "Payments held for a person (?all=1 for decided ones too)."),
     ("GET", "/approvals/{approval_id}", approval, "One held payment, its covering mandate and what it leaves."),
     ("POST", "/approvals/{approval_id}/approve", approve, "Approve: checked again, then executed; idempotent."),

@@ -160,3 +160,36 @@ async def test_bad_requests_get_a_json_error_and_change_nothing(servers: Servers
 
 def servers_runtime(s: Servers) -> Any:
     return open_runtime(s.settings, resume=False)
+
+
+async def test_the_lifecycle_over_the_api(servers: Servers) -> None:
+    token = bearer(servers.tenant.admin_token)
+    async with httpx2.AsyncClient() as http:
+
+        async def post(path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+            response = await http.post(servers.admin(path), headers=token, json=body or {})
+            assert response.status_code == 200, response.text
+            data: dict[str, Any] = response.json()
+            return data
+
+        carol = await post("/operators", {"name": "carol", "role": "approver", "expires_days": 30})
+        assert carol["token"].startswith("fid_op_")
+        names = [o["name"] for o in (await http.get(servers.admin("/operators"), headers=token)).json()["operators"]]
+        assert names == ["test-admin", "carol"]
+        assert (await post("/operators/carol/revoke"))["revoked_at"] is not None
+
+        bot = await post("/agents", {"name": "api-bot"})
+        rotated = await post(f"/agents/{bot['agent_id']}/rotate-token")
+        assert rotated["token"] != bot["token"]
+        funded = await post("/wallets/fund", {"agent_id": bot["agent_id"], "amount": "25.00", "currency": "USD"})
+        assert funded["available"] == "25.00"
+        renewed = await post(f"/mandates/{servers.tenant.mandate_id}/renew")
+        assert renewed["status"] == "active"
+        assert (await post(f"/agents/{bot['agent_id']}/disable", {"reason": "done"}))["disabled_at"] is not None
+
+        source = (await http.get(servers.admin("/policy"), headers=token)).json()["source"]
+        assert (await post("/policy/diff", {"source": source}))["no_change"] is True
+        assert (await post("/policy/simulate", {"source": source, "days": 1}))["changes"] == []
+        assert (await post("/policy", {"source": source}))["changed"] is False
+        assert (await post("/kill", {"scope": "platform", "reason": "drill"}))["scope"] == "platform"
+        assert (await post("/unfreeze", {"scope": "platform"}))["lifted"]
