@@ -366,12 +366,14 @@ def free_port() -> int:
         return port
 
 
-async def test_serve_http_answers_healthz(initialised: Initialised) -> None:
-    port = free_port()
+async def test_serve_http_answers_healthz_and_the_admin_api_on_its_own_port(initialised: Initialised) -> None:
+    port, admin_port = free_port(), free_port()
     command = [sys.executable, "-m", "fiduciary", "serve", "--http", "--home", str(initialised.home)]
+    command += ["--port", str(port), "--admin-port", str(admin_port)]
+    token = (initialised.home / "operator.token").read_text().strip()
     log_path = initialised.cwd / "serve.log"
     with log_path.open("wb") as log:
-        process = await anyio.open_process([*command, "--port", str(port)], env=command_env(), stdout=log, stderr=log)
+        process = await anyio.open_process(command, env=command_env(), stdout=log, stderr=log)
         try:
             async with httpx2.AsyncClient() as http:
                 with anyio.fail_after(SERVER_START_SECONDS_MAX):
@@ -379,9 +381,14 @@ async def test_serve_http_answers_healthz(initialised: Initialised) -> None:
                         assert process.returncode is None, log_path.read_text()
                         try:
                             response = await http.get(f"http://127.0.0.1:{port}/healthz")
+                            admin = await http.get(
+                                f"http://127.0.0.1:{admin_port}/admin/v1/agents",
+                                headers={"Authorization": f"Bearer {token}"},
+                            )
                             break
                         except httpx2.ConnectError:
                             await anyio.sleep(0.05)
+                not_here = await http.get(f"http://127.0.0.1:{port}/admin/v1/agents")
         finally:
             process.terminate()
             with anyio.move_on_after(SERVER_STOP_SECONDS_MAX):
@@ -391,3 +398,5 @@ async def test_serve_http_answers_healthz(initialised: Initialised) -> None:
                 await process.wait()
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+    assert admin.status_code == 200 and admin.json()["agents"][0]["agent_id"] == initialised.value("agent")
+    assert not_here.status_code == 404, "the agents' listener does not serve the admin API"
