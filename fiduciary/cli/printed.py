@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from fiduciary.terminal import table
 
-OK, REFUSED, USAGE = 0, 1, 2
-"""Exit codes, used the same way by every command: done; refused, denied or broken; usage error."""
+OK, REFUSED = 0, 1
+"""Exit codes, used the same way by every command: done; refused, denied or broken (argparse exits 2
+for a usage error)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,8 +17,6 @@ class Printed:
     data: Any
     text: str
     code: int = OK
-    notes: list[str] = field(default_factory=list)
-    """Extra lines for a person (stderr in --json mode, so stdout stays one JSON document)."""
 
 
 def listing(items: list[dict[str, Any]], columns: list[tuple[str, str]], *, key: str, empty: str) -> Printed:

@@ -12,7 +12,7 @@ from fiduciary.domain.errors import InputError
 from fiduciary.domain.intents import PLATFORM
 from fiduciary.gate.screening import config_version, parse_injection_config
 from fiduciary.injection import InjectionConfig
-from fiduciary.policies import parse_policy
+from fiduciary.policies import Policy, parse_policy
 from fiduciary.store import PolicyRow, Reads, WriteTx
 
 
@@ -99,6 +99,11 @@ class Config(Part):
         if org_id not in await self.store.read.org_ids():
             raise not_found("org", org_id)
         return await self.ctx.gate.configs.for_org(self.store.read, org_id)
+
+    @action(Action.CONFIG_READ)
+    async def validate_policy(self, op: Operator, source: str) -> Policy:
+        """Validate a policy file without applying it; `ConfigError` names its line, rule and key."""
+        return parse_policy(source)
 
     @action(Action.CONFIG_READ)
     async def active_policy(self, op: Operator, org_id: str | None, project_id: str | None) -> PolicyRow:

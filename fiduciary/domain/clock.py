@@ -41,9 +41,3 @@ def iso(ts: datetime) -> str:
 def parse_iso(text: str) -> datetime:
     """Inverse of `iso`."""
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
-def day_start(ts: datetime) -> datetime:
-    """Midnight UTC of the day `ts` falls in: the start of a daily budget window."""
-    utc = ts.astimezone(UTC)
-    return utc.replace(hour=0, minute=0, second=0, microsecond=0)

@@ -52,7 +52,7 @@ class Authorizer:
         if switch is not None:
             frozen = {"stage": "kill_switch", "switch_id": switch.switch_id}
             return await w.move(txn, S.DENIED, actor=actor, code=Code.AGENT_FROZEN, payload=frozen)
-        policy = await self._policy(w, caller)
+        policy = await self.policy(w, caller)
         if policy is None:
             return await w.move(txn, S.DENIED, actor=actor, code=Code.POLICY_MISSING, payload={"stage": "policy"})
         mandate_payload: dict[str, Any] = {}
@@ -102,10 +102,7 @@ class Authorizer:
 
     async def policy(self, reads: Reads, caller: AgentRef) -> Policy | None:
         """The project's active policy, parsed once per version."""
-        return await self._policy(reads, caller)
-
-    async def _policy(self, w: Reads, caller: AgentRef) -> Policy | None:
-        row = await w.active_policy(caller.org_id, caller.project_id)
+        row = await reads.active_policy(caller.org_id, caller.project_id)
         if row is None:
             return None
         cached = self._policies.get(row.version_hash)

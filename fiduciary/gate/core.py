@@ -25,7 +25,7 @@ from fiduciary.domain.intents import PLATFORM, AgentRef, PaymentIntent, PaymentR
 from fiduciary.domain.results import Outcome
 from fiduciary.domain.states import TxState
 from fiduciary.gate.authorize import Authorizer
-from fiduciary.gate.dry_run import RolledBack, dry_run_id, dry_run_outcome, trace_of
+from fiduciary.gate.dry_run import RolledBack, dry_run_outcome, trace_of
 from fiduciary.gate.outcomes import agent_actor, outcome_for, refusal
 from fiduciary.gate.parse import prepare, refundable
 from fiduciary.gate.refusals import record_unauthenticated
@@ -108,7 +108,11 @@ class Gate:
                     raise RolledBack({"would": "replayed" if same else "denied", "code": code})
                 tainted = bool(await w.active_taints(intent.caller))
                 txn = await w.insert_transaction(
-                    dry_run_id(), intent, reference=reference, actor=agent_actor(intent.caller), payload={}
+                    new_id(Prefix.TRANSACTION),
+                    intent,
+                    reference=reference,
+                    actor=agent_actor(intent.caller),
+                    payload={},
                 )
                 txn = await self._screen_and_decide(w, txn, intent, screening, tainted=tainted)
                 raise RolledBack(await trace_of(w, txn, intent))

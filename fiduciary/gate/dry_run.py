@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from fiduciary.domain.codes import Code, message_for
-from fiduciary.domain.ids import Prefix, new_id
 from fiduciary.domain.intents import OUTFLOWS, PaymentIntent
 from fiduciary.domain.records import TransactionRow
 from fiduciary.domain.results import Outcome, Status
@@ -81,7 +80,3 @@ def dry_run_outcome(trace: dict[str, Any], reference: str, intent: PaymentIntent
         amount=intent.amount,
         trace=trace,
     )
-
-
-def dry_run_id() -> str:
-    return new_id(Prefix.TRANSACTION)

@@ -100,7 +100,9 @@ class Settlement:
             return Code.MANDATE_INVALID, exc.cause
         if await w.active_kill_switch(txn.caller) is not None:
             return Code.AGENT_FROZEN, "kill switch"
-        assert txn.open_mandate_id is not None, "every authorized transaction names its open mandate"
+        if txn.open_mandate_id is None:
+            # Only a payment authorised by an approval alone, before approvals needed a mandate, lacks one.
+            return Code.MANDATE_INVALID, "no open mandate"
         parent = await w.open_mandate(txn.org_id, txn.project_id, txn.open_mandate_id)
         if parent is None or parent.status != "active":
             return Code.MANDATE_REVOKED, "open mandate revoked"

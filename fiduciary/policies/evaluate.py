@@ -97,11 +97,6 @@ def _in_scope(scope: Scope, s: _Subject) -> bool:
     )
 
 
-def in_scope(scope: Scope, intent: PaymentIntent) -> bool:
-    """Whether a rule with this scope looks at `intent` at all."""
-    return _in_scope(scope, _subject(intent, None, "UTC"))
-
-
 def _applies(rule: Rule, s: _Subject) -> bool:
     if rule.currency is not None and rule.currency != s.currency:
         return False

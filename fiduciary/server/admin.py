@@ -24,7 +24,6 @@ from fiduciary.control import MandateSpec, Operator, Role, Scope, diff_policies
 from fiduciary.domain import limits
 from fiduciary.domain.codes import Code
 from fiduciary.domain.errors import AccessError, ConfigError, InputError
-from fiduciary.policies import parse_policy
 from fiduciary.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -241,7 +240,7 @@ async def policy(rt: Runtime, op: Operator, call: Call) -> Any:
 
 
 async def validate_policy(rt: Runtime, op: Operator, call: Call) -> Any:
-    parsed = parse_policy(call.text("source") or "")
+    parsed = await rt.control.config.validate_policy(op, call.text("source") or "")
     return {"valid": True, "name": parsed.name, "rules": len(parsed.rules), "version_hash": parsed.version}
 
 
