@@ -1,7 +1,7 @@
 """The control plane: every operator action and every operator read.
 
-Each action takes the `Operator` who acts and checks its role itself; the CLI (and the admin
-API and dashboard to come) are thin shells over this package. Every change writes its audit
+Each action takes the `Operator` who acts and checks its role itself; the CLI, the admin
+API and the dashboard are thin shells over this package. Every change writes its audit
 entry, naming the operator, in the same transaction; every refusal writes one too.
 
 ```
@@ -13,7 +13,8 @@ Control
  ├── approvals   list, show, approve, reject, the expiry sweep
  ├── kill        pull (agent, project, org, platform), lift
  ├── config      policy and screening files
- └── records     transactions, audit entries, chain verification
+ ├── records     transactions, audit entries, chain verification
+ └── sessions    dashboard sign-in, the session each request presents, sign-out
 ```
 """
 
@@ -27,6 +28,7 @@ from fiduciary.control.mandates import MandateDetails, Mandates, MandateSpec, pa
 from fiduciary.control.operators import Operators
 from fiduciary.control.records import Records, verify_chain
 from fiduciary.control.roles import Action, Operator, Role, may
+from fiduciary.control.sessions import Session, Sessions, csrf_token
 from fiduciary.control.tenants import AgentDetails, Agents, Tenant, TenantSpec, first_admin, initialise
 from fiduciary.control.wallets import AgentWallets, Wallets
 
@@ -44,6 +46,7 @@ class Control:
         self.kill = KillSwitch(ctx)
         self.config = Config(ctx)
         self.records = Records(ctx)
+        self.sessions = Sessions(ctx, self.operators)
 
     async def initialise(self, spec: TenantSpec, *, admin_name: str) -> Tenant:
         """The first set-up of an empty data directory (`fiduciary init`)."""
@@ -69,9 +72,11 @@ __all__ = [
     "PolicyDiff",
     "Role",
     "Scope",
+    "Session",
     "Tenant",
     "TenantSpec",
     "UnfreezeReport",
+    "csrf_token",
     "diff_policies",
     "may",
     "parse_time",

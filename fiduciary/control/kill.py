@@ -21,7 +21,7 @@ from fiduciary.domain.errors import InputError
 from fiduciary.domain.ids import Prefix, new_id
 from fiduciary.domain.intents import PLATFORM
 from fiduciary.domain.states import TxState
-from fiduciary.store import AgentRow, WriteTx
+from fiduciary.store import AgentRow, KillSwitchRow, WriteTx
 
 S = TxState
 
@@ -72,6 +72,11 @@ async def _target_exists(w: WriteTx, scope: Scope, target: str) -> bool:
 
 
 class KillSwitch(Part):
+    @action(Action.KILL_READ)
+    async def active(self, op: Operator) -> list[KillSwitchRow]:
+        """Every kill switch still pulled, oldest first."""
+        return await self.store.read.kill_switches(active=True)
+
     @action(Action.KILL)
     async def pull(self, op: Operator, scope: Scope, target: str | None, *, reason: str) -> KillReport:
         """Freeze a scope; `target` is the agent, project or org id (None for the platform)."""

@@ -126,6 +126,7 @@ class Operators(Part):
                 if len(admins) <= 1:
                     raise InputError(Code.INVALID_ARGUMENT, "this is the last admin; add another admin first")
             await w.revoke_operator(row.operator_id, by=op.actor)
+            await w.end_sessions(row.operator_id)
             await audit_platform(
                 w, actor=op.actor, type="operator.revoked", subject=row.operator_id, payload={"name": row.name}
             )

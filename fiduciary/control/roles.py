@@ -3,7 +3,7 @@
 ```
 admin      configures: operators, agents, mandates, wallets, policies, kill switch and unfreeze,
            and everything the other roles may do
-approver   decides held payments (approve, reject), reads them, and may pull a kill switch
+approver   decides held payments (approve, reject), reads them, and may pull (and see) kill switches
 auditor    reads everything, verifies the audit chain; changes nothing
 ```
 
@@ -44,6 +44,7 @@ class Action(StrEnum):
     APPROVE = "approvals.approve"
     REJECT = "approvals.reject"
     KILL = "kill_switch.pull"
+    KILL_READ = "kill_switch.read"
     UNFREEZE = "kill_switch.lift"
     POLICY_APPLY = "policy.apply"
     INJECTION_APPLY = "injection.apply"
@@ -62,6 +63,7 @@ _READS: Final = frozenset(
         A.MANDATES_READ,
         A.WALLETS_READ,
         A.APPROVALS_READ,
+        A.KILL_READ,
         A.CONFIG_READ,
         A.TRANSACTIONS_READ,
         A.AUDIT_READ,
@@ -71,7 +73,7 @@ _READS: Final = frozenset(
 
 PERMISSIONS: Final[dict[Role, frozenset[Action]]] = {
     Role.ADMIN: frozenset(Action),
-    Role.APPROVER: frozenset({A.APPROVALS_READ, A.APPROVE, A.REJECT, A.KILL}),
+    Role.APPROVER: frozenset({A.APPROVALS_READ, A.APPROVE, A.REJECT, A.KILL, A.KILL_READ}),
     Role.AUDITOR: _READS,
 }
 

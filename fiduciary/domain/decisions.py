@@ -24,6 +24,8 @@ class RuleHit:
     rule_id: str
     verdict: Verdict
     code: Code
+    approvers: int = 1
+    """For a hold: how many distinct operators must approve."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,11 @@ class Decision:
     rule_id: str | None
     policy_version: str
     hits: tuple[RuleHit, ...] = ()
+
+    @property
+    def approvers(self) -> int:
+        """Distinct operators a hold needs: the most that any holding rule asks for."""
+        return max((h.approvers for h in self.hits if h.verdict is Verdict.APPROVAL_REQUIRED), default=1)
 
     @property
     def allowed(self) -> bool:

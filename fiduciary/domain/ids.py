@@ -2,8 +2,8 @@
 
 `txn_` transaction, `mdt_` mandate, `apr_` approval, `agt_` agent, `org_`/`prj_` tenant,
 `opr_` operator, `ref_` the reference of one call (what an operator looks up in the audit
-chain), `fid_agent_` an agent token and `fid_op_` an operator token. Tokens carry 256 random
-bits, are shown once and stored only as a hash.
+chain), `fid_agent_` an agent token, `fid_op_` an operator token and `fid_ses_` a dashboard
+session. Tokens carry 256 random bits, are shown once and stored only as a hash.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ class Prefix(StrEnum):
 
 AGENT_TOKEN_PREFIX = "fid_agent_"  # noqa: S105 (a prefix, not a secret)
 OPERATOR_TOKEN_PREFIX = "fid_op_"  # noqa: S105 (a prefix, not a secret)
+SESSION_TOKEN_PREFIX = "fid_ses_"  # noqa: S105 (a prefix, not a secret)
 
 
 def new_id(prefix: Prefix) -> str:
@@ -49,6 +50,11 @@ def new_agent_token() -> str:
 def new_operator_token() -> str:
     """A fresh bearer token for an operator; shown once, stored as `token_hash`."""
     return OPERATOR_TOKEN_PREFIX + secrets.token_urlsafe(limits.agent_token_bytes)
+
+
+def new_session_token() -> str:
+    """A fresh dashboard session; the browser keeps it in a cookie, the store keeps `token_hash`."""
+    return SESSION_TOKEN_PREFIX + secrets.token_urlsafe(limits.agent_token_bytes)
 
 
 def token_hash(token: str) -> str:

@@ -121,3 +121,14 @@ injection_rule_occurrences_max: Final = 8
 http_request_body_bytes_max: Final = 1024 * 1024
 admin_body_bytes_max: Final = 512 * 1024
 """Largest JSON body the admin API reads (a policy file fits: `policy_file_bytes_max` is 256 KiB)."""
+
+# The dashboard.
+session_ttl_seconds: Final = 8 * 3600
+"""A dashboard session ends this long after sign-in, whatever happens in between (a working day)."""
+dashboard_form_bytes_max: Final = 64 * 1024
+"""Largest form body the dashboard reads."""
+dashboard_form_fields_max: Final = 50
+dashboard_forms_remembered_max: Final = 100_000
+"""One-time form tokens a process remembers as used (the oldest are forgotten first)."""
+approvers_max: Final = 5
+"""Most distinct operators a policy rule may require to approve one payment."""

@@ -36,6 +36,17 @@ class OperatorRow:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionRow:
+    """A dashboard session as stored: the cookie's value only as its hash."""
+
+    session_hash: str
+    operator_id: str
+    created_at: str
+    expires_at: str
+    ended_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class TransactionRow:
     """One transaction as persisted."""
 
@@ -151,6 +162,8 @@ class ApprovalRow:
     decided_by: str | None
     decided_at: str | None
     reason: str | None
+    approvers_required: int = 1
+    """How many distinct operators must approve before the payment goes ahead."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,7 +82,12 @@ class Authorizer:
             approval_id = new_id(Prefix.APPROVAL)
             expires = w.now + timedelta(seconds=limits.approval_ttl_seconds)
             await w.insert_approval(
-                txn, approval_id, policy_version=version, rule_id=decision.rule_id, expires_at=expires
+                txn,
+                approval_id,
+                policy_version=version,
+                rule_id=decision.rule_id,
+                expires_at=expires,
+                approvers=decision.approvers,
             )
             return await w.move(
                 txn,

@@ -188,13 +188,13 @@ def _hit(rule: Rule, s: _Subject, facts: PolicyInput) -> RuleHit | None:
         if not _inside_hours(rule, s, facts):
             return None
         if rule.hold_instead:
-            return RuleHit(rule.id, Verdict.APPROVAL_REQUIRED, Code.APPROVAL_REQUIRED)
+            return RuleHit(rule.id, Verdict.APPROVAL_REQUIRED, Code.APPROVAL_REQUIRED, rule.approvers)
         return RuleHit(rule.id, Verdict.DENY, Code.OUTSIDE_HOURS)
     deny = _DENY.get(rule.kind)
     if deny is not None:
         return RuleHit(rule.id, Verdict.DENY, deny[0]) if deny[1](rule, s, facts) else None
     if _HOLD[rule.kind](rule, s, facts):
-        return RuleHit(rule.id, Verdict.APPROVAL_REQUIRED, Code.APPROVAL_REQUIRED)
+        return RuleHit(rule.id, Verdict.APPROVAL_REQUIRED, Code.APPROVAL_REQUIRED, rule.approvers)
     return None
 
 

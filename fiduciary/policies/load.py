@@ -59,10 +59,12 @@ OPTIONAL: dict[RuleKind, frozenset[str]] = {
     K.BUDGET: frozenset({"hours", "per"}),
     K.DAILY_BUDGET: frozenset({"per"}),
     K.RATE_LIMIT: frozenset({"per"}),
-    K.APPROVAL_NEW_COUNTERPARTY: frozenset({"min_payments", "per"}),
-    K.BLOCKED_HOURS: frozenset({"days", "action"}),
+    K.APPROVAL_THRESHOLD: frozenset({"approvers"}),
+    K.APPROVAL_REQUIRED: frozenset({"approvers"}),
+    K.APPROVAL_NEW_COUNTERPARTY: frozenset({"min_payments", "per", "approvers"}),
+    K.BLOCKED_HOURS: frozenset({"days", "action", "approvers"}),
     K.COUNTERPARTY_LIMIT: frozenset({"currency", "amount", "payments", "hours", "per"}),
-    K.INJECTION_REVIEW: frozenset({"max_score"}),
+    K.INJECTION_REVIEW: frozenset({"max_score", "approvers"}),
 }
 _DEFAULT_TOOLS: dict[RuleKind, frozenset[str]] = {
     K.BUDGET: _OUTFLOW_TOOLS,
@@ -236,7 +238,19 @@ def _rule(raw: object, at: str, index: int, currencies: frozenset[str]) -> Rule:
         fields |= _payee_limit(raw, where, currencies)
     if kind in COUNTED:
         fields |= _counting(kind, raw, where)
+    if "approvers" in raw:
+        fields["approvers"] = _approvers(kind, raw, where)
     return Rule(id=rule_id, kind=kind, **fields)
+
+
+def _approvers(kind: RuleKind, raw: Mapping[str, Any], where: str) -> int:
+    """How many distinct operators must approve what the rule holds."""
+    if kind is K.BLOCKED_HOURS and raw.get("action", "deny") != "approval":
+        raise ConfigError(f'{where}: `approvers` needs action = "approval"')
+    count = raw["approvers"]
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= limits.approvers_max:
+        raise ConfigError(f"{where}: `approvers` must be a whole number from 1 to {limits.approvers_max}")
+    return count
 
 
 def _amount(raw: Mapping[str, Any], where: str, currencies: frozenset[str]) -> dict[str, Any]:
@@ -425,6 +439,8 @@ def _canonical_form(name: str, currencies: frozenset[str], timezone: str, rules:
                 "end_minute": r.end_minute,
                 "hold_instead": r.hold_instead,
             }
+            # One approver is the default; leaving it out keeps the versions of older policies.
+            | ({} if r.approvers == 1 else {"approvers": r.approvers})
             for r in rules
         ],
     }

@@ -104,6 +104,8 @@ class Rule:
     """Minutes after local midnight; a window whose end is before its start runs across midnight."""
     hold_instead: bool = False
     """A time window that holds for a person instead of denying."""
+    approvers: int = 1
+    """How many distinct operators must approve what this rule holds."""
     narrow: bool = field(default=False, compare=False)
     """Set from `scope.narrow` when the rule is built, so a decision skips the other scope checks."""
 

@@ -46,6 +46,7 @@ TYPES: dict[str, Any] = {
     "end": _Clock,
     "days": Annotated[list[Literal[DAYS]], Field(min_length=1)],  # type: ignore[valid-type]
     "action": Literal["deny", "approval"],
+    "approvers": Annotated[int, Field(ge=1, le=limits.approvers_max, description="distinct operators who approve")],
 }
 """The JSON type of every kind-specific key."""
 

@@ -25,6 +25,7 @@ from fiduciary.domain import limits
 from fiduciary.domain.codes import Code
 from fiduciary.domain.errors import AccessError, ConfigError, InputError
 from fiduciary.runtime import Runtime
+from fiduciary.server.dashboard import dashboard_routes
 
 log = logging.getLogger(__name__)
 
@@ -400,8 +401,9 @@ def openapi() -> dict[str, Any]:
 
 
 def build_admin_app(runtime: Callable[[], Runtime | None]) -> Starlette:
-    """The admin listener's app; `runtime` is the one the agent listener opened (None until then)."""
-    return Starlette(routes=admin_routes(runtime))
+    """The admin listener's app: the JSON API and the dashboard over the runtime the agent listener
+    opened (`runtime` answers None until then)."""
+    return Starlette(routes=[*admin_routes(runtime), *dashboard_routes(runtime)])
 
 
 def admin_routes(runtime: Callable[[], Runtime | None]) -> list[Route]:

@@ -33,6 +33,7 @@ from fiduciary.domain.records import (
     OperatorRow,
     PolicyRow,
     RefusalWindow,
+    SessionRow,
     TaintRow,
     TransactionRow,
 )
@@ -79,6 +80,12 @@ class Reads(KeyReads, Protocol):
     async def operator(self, operator_id: str) -> OperatorRow | None: ...
 
     async def operators(self) -> list[OperatorRow]: ...
+
+    async def operator_session(self, session_hash: str) -> SessionRow | None: ...
+
+    async def approval_votes(self, approval_id: str) -> list[str]:
+        """The operators who approved `approval_id` so far, in the order they did."""
+        ...
 
     async def public_keys(self, org_id: str, purpose: KeyPurpose) -> dict[str, bytes]: ...
 
@@ -173,6 +180,10 @@ class Reads(KeyReads, Protocol):
 
     async def approvals(self, *, status: str | None = "pending", limit: int = 100) -> list[ApprovalRow]: ...
 
+    async def decided_approvals(self, *, limit: int) -> list[ApprovalRow]:
+        """Approvals that are no longer pending, the most recently decided first."""
+        ...
+
     async def active_policy(self, org_id: str, project_id: str) -> PolicyRow | None: ...
 
     async def active_kill_switch(self, caller: AgentRef) -> KillSwitchRow | None:
@@ -255,6 +266,20 @@ class WriteTx(Reads, Protocol):
 
     async def revoke_operator(self, operator_id: str, *, by: str) -> bool: ...
 
+    async def insert_session(self, session_hash: str, operator_id: str, *, expires_at: datetime) -> None: ...
+
+    async def end_session(self, session_hash: str) -> bool:
+        """End a session now; False if it had already ended."""
+        ...
+
+    async def end_sessions(self, operator_id: str) -> int:
+        """End every open session of an operator (its token was revoked); how many."""
+        ...
+
+    async def add_approval_vote(self, approval_id: str, operator_id: str) -> None:
+        """Record one operator's approval; the same operator twice is a `ConflictError`."""
+        ...
+
     async def insert_policy(self, org_id: str, project_id: str, *, version_hash: str, source: str, by: str) -> int: ...
 
     async def create_wallet(self, caller: AgentRef, currency: str) -> Wallet: ...
@@ -319,7 +344,14 @@ class WriteTx(Reads, Protocol):
         ...
 
     async def insert_approval(
-        self, txn: TransactionRow, approval_id: str, *, policy_version: str, rule_id: str | None, expires_at: datetime
+        self,
+        txn: TransactionRow,
+        approval_id: str,
+        *,
+        policy_version: str,
+        rule_id: str | None,
+        expires_at: datetime,
+        approvers: int = 1,
     ) -> None: ...
 
     async def decide_approval(self, approval_id: str, status: str, *, by: str, reason: str | None) -> None:

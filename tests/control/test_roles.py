@@ -43,6 +43,7 @@ CALLS: dict[Action, Call] = {
     Action.REJECT: lambda rt, op, t: rt.control.approvals.reject(op, "apr_nope", reason="test"),
     Action.KILL: lambda rt, op, t: rt.control.kill.pull(op, Scope.AGENT, "agt_nope", reason="test"),
     Action.UNFREEZE: lambda rt, op, t: rt.control.kill.lift(op, Scope.AGENT, "agt_nope"),
+    Action.KILL_READ: lambda rt, op, t: rt.control.kill.active(op),
     Action.POLICY_APPLY: lambda rt, op, t: rt.control.config.apply_policy(op, t.org_id, t.project_id, default_source()),
     Action.INJECTION_APPLY: lambda rt, op, t: rt.control.config.apply_injection(op, "org_nope", "threshold = 0.7\n"),
     Action.CONFIG_READ: lambda rt, op, t: rt.control.config.injection_config(op, t.org_id),
@@ -79,6 +80,7 @@ def test_the_roles_are_admin_configures_approver_decides_auditor_reads() -> None
         Action.APPROVE,
         Action.REJECT,
         Action.KILL,
+        Action.KILL_READ,
     }
     auditor = {a for a in Action if may(Role.AUDITOR, a)}
     assert auditor == {a for a in Action if a.value.endswith((".read", ".verify"))}

@@ -6,94 +6,16 @@ bearer tokens; the roles, the errors and the audit trail are the control service
 
 from __future__ import annotations
 
-import socket
-import threading
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
-import anyio
 import httpx2
 import pytest
-import uvicorn
-from mcp.client import Client
-from mcp.client.streamable_http import streamable_http_client
 
-from fiduciary.control import Role, Tenant
-from fiduciary.domain.clock import SystemClock
+from fiduciary.control import Role
 from fiduciary.runtime import open_runtime
-from fiduciary.server.admin import build_admin_app
-from fiduciary.server.http import build_http_app
-from fiduciary.settings import Settings
-from tests.conftest import make_tenant
+from tests.e2e.conftest import Servers, agent_pays, bearer
 
 pytestmark = pytest.mark.anyio
-
-HOST = "127.0.0.1"
-START_SECONDS_MAX = 15
-
-
-@dataclass(frozen=True, slots=True)
-class Servers:
-    agent_port: int
-    admin_port: int
-    tenant: Tenant
-    settings: Settings
-
-    def admin(self, path: str) -> str:
-        return f"http://{HOST}:{self.admin_port}/admin/v1{path}"
-
-
-def _serve(app: Any, *, lifespan: str) -> tuple[uvicorn.Server, threading.Thread, socket.socket, int]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind((HOST, 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, host=HOST, port=port, log_config=None, access_log=False, lifespan=lifespan)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    return server, thread, sock, port
-
-
-@pytest.fixture
-async def servers(settings: Settings) -> AsyncIterator[Servers]:
-    tenant = await make_tenant(settings, SystemClock())
-    agent_sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    agent_sock.bind((HOST, 0))
-    agent_port = agent_sock.getsockname()[1]
-    app = build_http_app(settings, host=HOST, port=agent_port)
-    config = uvicorn.Config(app, host=HOST, port=agent_port, log_config=None, access_log=False)
-    agent_server = uvicorn.Server(config)
-    agent_thread = threading.Thread(target=agent_server.run, kwargs={"sockets": [agent_sock]}, daemon=True)
-    agent_thread.start()
-    admin_server, admin_thread, admin_sock, admin_port = _serve(build_admin_app(app.state.runtime), lifespan="off")
-    try:
-        with anyio.fail_after(START_SECONDS_MAX):
-            while not (agent_server.started and admin_server.started):
-                assert agent_thread.is_alive() and admin_thread.is_alive(), "a server exited during start-up"
-                await anyio.sleep(0.01)
-        yield Servers(agent_port, admin_port, tenant, settings)
-    finally:
-        for server in (agent_server, admin_server):
-            server.should_exit = True
-        for thread in (agent_thread, admin_thread):
-            await anyio.to_thread.run_sync(thread.join, START_SECONDS_MAX)
-        agent_sock.close()
-        admin_sock.close()
-
-
-def bearer(token: str | None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"} if token else {}
-
-
-async def agent_pays(s: Servers, amount: str) -> dict[str, Any]:
-    http = httpx2.AsyncClient(headers=bearer(s.tenant.agent_token))
-    url = f"http://{HOST}:{s.agent_port}/mcp"
-    async with http, Client(streamable_http_client(url, http_client=http)) as c:
-        args = {"amount": amount, "currency": "USD", "counterparty": "acct:laptops", "purpose": "laptop <b>now</b>"}
-        result = await c.call_tool("pay", args)
-    assert isinstance(result.structured_content, dict)
-    return result.structured_content
 
 
 async def test_an_approver_approves_over_the_api_what_an_agent_paid_over_mcp(servers: Servers) -> None:

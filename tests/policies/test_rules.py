@@ -200,3 +200,46 @@ def test_time_windows_that_overlap_and_disagree_are_an_error_and_windows_that_me
 def test_an_unknown_time_zone_is_an_error() -> None:
     with pytest.raises(ConfigError, match="not a known time zone"):
         parse_policy('name = "p"\ncurrencies = ["USD"]\ntimezone = "Mars/Olympus_Mons"\n')
+
+
+APPROVERS_RULE = '[[rules]]\nid = "big"\nkind = "approval_threshold"\ncurrency = "USD"\namount = "100.00"\n'
+
+
+def test_a_hold_asks_for_as_many_approvers_as_its_strictest_rule() -> None:
+    two = parse_policy(
+        HEAD + APPROVERS_RULE + "approvers = 2\n" + '[[rules]]\nid = "all"\nkind = "approval_required"\n'
+    )
+    decision = evaluate(intent("150.00"), PolicyInput(now=MONDAY_NOON), two)
+    assert decision.verdict is Verdict.APPROVAL_REQUIRED and decision.approvers == 2
+    assert evaluate(intent("50.00"), PolicyInput(now=MONDAY_NOON), two).approvers == 1
+    one = parse_policy(HEAD + APPROVERS_RULE)
+    assert one.rules[0].approvers == 1
+    assert parse_policy(HEAD + APPROVERS_RULE + "approvers = 1\n").version == one.version, "1 is the default"
+    assert (
+        two.version
+        != parse_policy(HEAD + APPROVERS_RULE + '[[rules]]\nid = "all"\nkind = "approval_required"\n').version
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("approvers = 0\n", "from 1 to 5"),
+        ("approvers = 6\n", "from 1 to 5"),
+        ("approvers = true\n", "from 1 to 5"),
+    ],
+)
+def test_approvers_is_a_small_whole_number(extra: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_policy(HEAD + APPROVERS_RULE + extra)
+
+
+def test_approvers_belong_only_to_rules_that_hold() -> None:
+    night = '[[rules]]\nid = "night"\nkind = "blocked_hours"\nstart = "22:00"\nend = "06:00"\napprovers = 2\n'
+    with pytest.raises(ConfigError, match='needs action = "approval"'):
+        parse_policy(HEAD + night)
+    assert parse_policy(HEAD + night + 'action = "approval"\n').rules[0].approvers == 2
+    with pytest.raises(ConfigError, match="unknown keys approvers"):
+        parse_policy(
+            HEAD + '[[rules]]\nid = "cap"\nkind = "max_amount"\ncurrency = "USD"\namount = "1.00"\napprovers = 2\n'
+        )

@@ -29,6 +29,7 @@ async def test_the_database_runs_in_wal_with_strict_tables(settings: Settings, t
         "0002_screening",
         "0003_control",
         "0004_counters",
+        "0005_operator_web",
     ]
 
 
@@ -86,3 +87,23 @@ async def test_the_agent_token_is_stored_only_as_a_hash(settings: Settings, tena
     raw = settings.db_path.read_bytes() + b"".join(p.read_bytes() for p in settings.home.glob("*.db-wal"))
     assert tenant.agent_token.encode() not in raw
     assert (settings.master_key_path.stat().st_mode & 0o777) == 0o600
+
+
+async def test_no_operator_approves_the_same_payment_twice_and_votes_never_change(
+    settings: Settings, tenant: Tenant
+) -> None:
+    conn = sqlite3.connect(settings.db_path)  # foreign keys off: the votes table's own rules, apart from its parents
+    operator = conn.execute("SELECT operator_id FROM operators").fetchone()[0]
+    conn.execute(
+        "INSERT INTO approvals (org_id, project_id, approval_id, transaction_id, args_hash, policy_version, status, "
+        "requested_at, expires_at) VALUES ('o', 'p', 'apr_x', 'txn_x', 'h', 'v', 'pending', 't0', 't1')"
+    )
+    conn.execute("INSERT INTO approval_votes VALUES ('apr_x', ?, '2026-01-01T00:00:00Z')", (operator,))
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+        conn.execute("INSERT INTO approval_votes VALUES ('apr_x', ?, '2026-01-01T00:00:01Z')", (operator,))
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("UPDATE approval_votes SET operator_id = 'opr_other'")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("DELETE FROM approval_votes")
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        conn.execute("UPDATE approvals SET approvers_required = 0")

@@ -30,6 +30,7 @@ from fiduciary.domain.records import (
     OperatorRow,
     PolicyRow,
     RefusalWindow,
+    SessionRow,
     TaintRow,
     TransactionRow,
 )
@@ -119,6 +120,16 @@ class Queries:
     async def operators(self) -> list[OperatorRow]:
         rows = await self._all("SELECT * FROM operators ORDER BY created_at, operator_id")
         return [OperatorRow(**dict(row)) for row in rows]
+
+    async def operator_session(self, session_hash: str) -> SessionRow | None:
+        row = await self._one("SELECT * FROM operator_sessions WHERE session_hash = ?", (session_hash,))
+        return None if row is None else SessionRow(**dict(row))
+
+    async def approval_votes(self, approval_id: str) -> list[str]:
+        rows = await self._all(
+            "SELECT operator_id FROM approval_votes WHERE approval_id = ? ORDER BY voted_at, rowid", (approval_id,)
+        )
+        return [row["operator_id"] for row in rows]
 
     async def sealed_keys(self, org_id: str, purpose: KeyPurpose) -> list[SealedKey]:
         """The org's keys for `purpose`, newest first; retired keys still verify but never sign."""
@@ -348,6 +359,10 @@ class Queries:
             params.append(status)
         sql += " ORDER BY requested_at LIMIT ?"
         return [ApprovalRow(**dict(row)) for row in await self._all(sql, [*params, limit])]
+
+    async def decided_approvals(self, *, limit: int) -> list[ApprovalRow]:
+        sql = "SELECT * FROM approvals WHERE status != 'pending' ORDER BY decided_at DESC, approval_id LIMIT ?"
+        return [ApprovalRow(**dict(row)) for row in await self._all(sql, (limit,))]
 
     # Policy and kill switches.
 

@@ -406,10 +406,38 @@ INSERT INTO payees
 """Durable counters a decision reads at constant cost (spending per hour, calls per minute, payees
 paid), and the outbox of budget alerts waiting to be delivered."""
 
+OPERATOR_WEB: Final = """
+CREATE TABLE operator_sessions (
+    session_hash TEXT NOT NULL PRIMARY KEY,
+    operator_id  TEXT NOT NULL REFERENCES operators(operator_id),
+    created_at   TEXT NOT NULL,
+    expires_at   TEXT NOT NULL CHECK (expires_at > created_at),
+    ended_at     TEXT
+) STRICT;
+CREATE INDEX operator_sessions_by_operator ON operator_sessions(operator_id) WHERE ended_at IS NULL;
+
+ALTER TABLE approvals ADD COLUMN approvers_required INTEGER NOT NULL DEFAULT 1
+    CHECK (approvers_required BETWEEN 1 AND 5);
+
+CREATE TABLE approval_votes (
+    approval_id  TEXT NOT NULL REFERENCES approvals(approval_id),
+    operator_id  TEXT NOT NULL REFERENCES operators(operator_id),
+    voted_at     TEXT NOT NULL,
+    PRIMARY KEY (approval_id, operator_id)
+) STRICT;
+CREATE TRIGGER approval_votes_append_only_update BEFORE UPDATE ON approval_votes
+BEGIN SELECT RAISE(ABORT, 'approval_votes is append-only'); END;
+CREATE TRIGGER approval_votes_append_only_delete BEFORE DELETE ON approval_votes
+BEGIN SELECT RAISE(ABORT, 'approval_votes is append-only'); END;
+"""
+"""Dashboard sessions (stored only as hashes), and approvals that need several distinct people:
+one vote per operator and approval, enforced by the primary key."""
+
 MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (
     ("0001_initial", INITIAL),
     ("0002_screening", SCREENING),
     ("0003_control", CONTROL),
     ("0004_counters", COUNTERS),
+    ("0005_operator_web", OPERATOR_WEB),
 )
 """(name, SQL) in the order they apply. Append only: never edit a published migration."""

@@ -145,6 +145,25 @@ class Writer(CounterWrites):
         )
         return changed == 1
 
+    async def insert_session(self, session_hash: str, operator_id: str, *, expires_at: datetime) -> None:
+        await self._exec(
+            "INSERT INTO operator_sessions (session_hash, operator_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+            (session_hash, operator_id, iso(self.now), iso(expires_at)),
+        )
+
+    async def end_session(self, session_hash: str) -> bool:
+        changed = await self._exec(
+            "UPDATE operator_sessions SET ended_at = ? WHERE session_hash = ? AND ended_at IS NULL",
+            (iso(self.now), session_hash),
+        )
+        return changed == 1
+
+    async def end_sessions(self, operator_id: str) -> int:
+        return await self._exec(
+            "UPDATE operator_sessions SET ended_at = ? WHERE operator_id = ? AND ended_at IS NULL",
+            (iso(self.now), operator_id),
+        )
+
     async def insert_policy(self, org_id: str, project_id: str, *, version_hash: str, source: str, by: str) -> int:
         current = await self.active_policy(org_id, project_id)
         version = 1 if current is None else current.version + 1
@@ -417,11 +436,19 @@ class Writer(CounterWrites):
             raise ConflictError(f"closed mandate {mandate_id} was already used")
 
     async def insert_approval(
-        self, txn: TransactionRow, approval_id: str, *, policy_version: str, rule_id: str | None, expires_at: datetime
+        self,
+        txn: TransactionRow,
+        approval_id: str,
+        *,
+        policy_version: str,
+        rule_id: str | None,
+        expires_at: datetime,
+        approvers: int = 1,
     ) -> None:
         await self._exec(
             "INSERT INTO approvals (org_id, project_id, approval_id, transaction_id, args_hash, policy_version, "
-            "rule_id, status, requested_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+            "rule_id, status, requested_at, expires_at, approvers_required) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
             (
                 txn.org_id,
                 txn.project_id,
@@ -432,7 +459,14 @@ class Writer(CounterWrites):
                 rule_id,
                 iso(self.now),
                 iso(expires_at),
+                approvers,
             ),
+        )
+
+    async def add_approval_vote(self, approval_id: str, operator_id: str) -> None:
+        await self._exec(
+            "INSERT INTO approval_votes (approval_id, operator_id, voted_at) VALUES (?, ?, ?)",
+            (approval_id, operator_id, iso(self.now)),
         )
 
     async def decide_approval(self, approval_id: str, status: str, *, by: str, reason: str | None) -> None:
