@@ -90,7 +90,15 @@ async def open_runtime(
     try:
         configs = ScreeningConfigs()
         rails = {"sandbox": SandboxRail(settings.sandbox_ledger, clock)}
-        gate = Gate(store, rails, signers=keyring, configs=configs, clock=clock, owner=process_owner())
+        gate = Gate(
+            store,
+            rails,
+            signers=keyring,
+            configs=configs,
+            clock=clock,
+            owner=process_owner(),
+            dashboard_url=settings.dashboard_url,
+        )
         control = Control(ControlContext(store=store, gate=gate, keyring=keyring, clock=clock))
         runtime = Runtime(settings, store, keyring, gate, control)
         if resume:

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,14 @@ DB_FILE = "fiduciary.db"
 OPERATOR_TOKEN_FILE = "operator.token"  # noqa: S105 (a file name, not a secret)
 WEBHOOK_KEY_FILE = "webhook.key"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_URL_RE = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~%\-/]*)?")
+
+
+def check_dashboard_url(value: str, *, what: str = "FIDUCIARY_DASHBOARD_URL") -> str:
+    """An http(s) address without a query, kept without its trailing slash."""
+    if len(value) > 512 or not _URL_RE.fullmatch(value):
+        raise ConfigError(f"{what} must be an http:// or https:// address such as https://fiduciary.example.com")
+    return value.rstrip("/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +48,8 @@ class Settings:
     master_key_text: str | None = field(default=None, repr=False)
     operator_token: str | None = field(default=None, repr=False)
     webhook_secret_text: str | None = field(default=None, repr=False)
+    dashboard_url: str | None = None
+    """Where people open the dashboard (`FIDUCIARY_DASHBOARD_URL`); notices and MCP clients link there."""
 
     @property
     def db_path(self) -> Path:
@@ -158,4 +169,5 @@ def load_settings(
         master_key_text=env.get("FIDUCIARY_MASTER_KEY") or None,
         operator_token=operator_token or env.get("FIDUCIARY_OPERATOR_TOKEN") or None,
         webhook_secret_text=env.get("FIDUCIARY_WEBHOOK_SECRET") or None,
+        dashboard_url=check_dashboard_url(url) if (url := env.get("FIDUCIARY_DASHBOARD_URL")) else None,
     )

@@ -74,6 +74,14 @@ def held(item: HeldPayment) -> Data:
         "decided_by": a.decided_by,
         "decided_at": a.decided_at,
         "reason": a.reason,
+        "approvers_required": a.approvers_required,
+        "approved_by": list(item.votes),
+        "agent_name": item.agent_name,
+        "screening": None
+        if item.screened is None
+        else {"risk": item.screened.risk_bp / 10_000, "matched": list(item.screened.matched)},
+        "wallet_available": None if item.wallet is None else item.wallet.available.to_major(),
+        "wallet_after": None if item.balance_after is None else item.balance_after.to_major(),
         "transaction": transaction(item.transaction),
         "mandate": covering(item.mandate, item.transaction),
     }

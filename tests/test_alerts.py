@@ -1,4 +1,5 @@
-"""Budget alerts: an audit entry with the hold, then a signed POST to a real receiver on 127.0.0.1, retried."""
+"""Webhook notices (budget alerts, held payments): an audit entry with the hold, then a signed POST to a real
+receiver on 127.0.0.1, retried."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 import socket
 import threading
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import anyio
 import pytest
@@ -22,7 +23,7 @@ from fiduciary.control import MandateSpec, Tenant
 from fiduciary.domain.clock import FakeClock
 from fiduciary.domain.intents import AgentRef, PaymentRequest, Tool
 from fiduciary.domain.results import Status
-from fiduciary.runtime import Runtime
+from fiduciary.runtime import Runtime, open_runtime
 from fiduciary.settings import Settings
 
 pytestmark = pytest.mark.anyio
@@ -136,3 +137,38 @@ async def test_a_receiver_that_refuses_is_given_up_and_the_chain_says_so(
     failed = [e for e in await runtime.store.read.audit_page(tenant.org_id, after_seq=0, limit=1000)
               if e.body.type == "budget.alert_failed"]  # fmt: skip
     assert len(failed) == 1 and failed[0].body.payload["status"] == 404
+
+
+HOLD_POLICY = (
+    'name = "holds"\ncurrencies = ["USD"]\n\n[alerts]\nwebhooks = ["{url}"]\n\n'
+    '[[rules]]\nid = "every-payment"\nkind = "approval_required"\n'
+)
+
+
+async def test_a_held_payment_posts_a_signed_notice_with_a_link_to_its_dashboard_page(
+    tenant: Tenant, settings: Settings, clock: FakeClock, receiver: Receiver
+) -> None:
+    receiver.failures = 0
+    linked = replace(settings, dashboard_url="https://ops.example.com")
+    async with open_runtime(linked, clock=clock) as rt:
+        await rt.control.config.apply_policy(tenant.admin, None, None, HOLD_POLICY.format(url=receiver.url))
+        caller = AgentRef(tenant.org_id, tenant.project_id, tenant.agent_id)
+        purpose = "toner \u202egnp.exe <b>now</b>"
+        request = PaymentRequest(Tool.PAY, purpose, "12.00", "USD", "acct:shop")
+        held = await rt.gate.request(caller, request, reference="ref_held")
+        assert held.status is Status.PENDING_APPROVAL and held.approval_id is not None
+        (hold,) = [e for e in await rt.store.read.audit_by_ref("ref_held") if e.body.type.endswith("pending_approval")]
+        assert hold.body.payload["notices"] == 1, "the hold's own entry counts the notices it queued"
+
+        await rt.maintain()
+        ((body, signature),) = receiver.received
+        notice = json.loads(body)
+        assert notice["type"] == "approval.requested" and notice["approval_id"] == held.approval_id
+        assert notice["url"] == f"https://ops.example.com/dashboard/approvals/{held.approval_id}"
+        assert (notice["amount"], notice["currency"], notice["counterparty"]) == ("12.00", "USD", "acct:shop")
+        assert notice["purpose"] == "toner \\u202egnp.exe <b>now</b>", "a bidi override arrives as a visible escape"
+        expected = hmac.new(settings.webhook_secret(), body, hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(signature, f"sha256={expected}")
+        delivered = [e for e in await rt.store.read.audit_page(tenant.org_id, after_seq=0, limit=1000)
+                     if e.body.type == "approval.requested_delivered"]  # fmt: skip
+        assert len(delivered) == 1 and delivered[0].body.subject == held.approval_id

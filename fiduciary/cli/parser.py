@@ -90,7 +90,16 @@ def _serve(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--port", type=int, default=8765, help="port to bind with --http")
     p.add_argument("--admin-host", default="127.0.0.1", help="address of the admin API listener with --http")
     p.add_argument(
-        "--admin-port", type=int, default=8766, help="port of the admin API (/admin/v1); 0: no admin listener"
+        "--admin-port",
+        type=int,
+        default=8766,
+        help="port of the admin listener (/admin/v1 and /dashboard); 0: no admin listener",
+    )
+    p.add_argument(
+        "--dashboard-url",
+        default=None,
+        help="the dashboard's public address, for links in notices and MCP clients "
+        "(default: FIDUCIARY_DASHBOARD_URL, else http://ADMIN-HOST:ADMIN-PORT)",
     )
     p = sub.add_parser("demo", help="walk an agent through the gate in a temporary directory", formatter_class=_Help)
     p.add_argument("--keep", action="store_true", help="keep the temporary data directory")

@@ -9,6 +9,7 @@ import os
 import shlex
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from fiduciary.domain.money import parse_amount
 from fiduciary.mandates import OpenTerms
 from fiduciary.policies import default_source, parse_policy
 from fiduciary.runtime import Runtime, open_runtime
-from fiduciary.settings import Settings
+from fiduciary.settings import Settings, check_dashboard_url
 from fiduciary.terminal import table
 
 Args = argparse.Namespace
@@ -200,6 +201,16 @@ def _wire_client(settings: Settings, mcp_json: Path, config: dict[str, Any], ten
     return Printed(data, text)
 
 
+def _with_dashboard_url(settings: Settings, args: Args) -> Settings:
+    """The dashboard's address: --dashboard-url, else FIDUCIARY_DASHBOARD_URL, else the admin listener's."""
+    if args.dashboard_url:
+        return replace(settings, dashboard_url=check_dashboard_url(args.dashboard_url, what="--dashboard-url"))
+    if settings.dashboard_url is None and args.admin_port:
+        host = f"[{args.admin_host}]" if ":" in args.admin_host else args.admin_host
+        return replace(settings, dashboard_url=f"http://{host}:{args.admin_port}")
+    return settings
+
+
 def serve(settings: Settings, args: Args) -> int:
     from fiduciary.server.agent_plane import AgentPlane
 
@@ -211,6 +222,7 @@ def serve(settings: Settings, args: Args) -> int:
         from fiduciary.server.admin import build_admin_app
         from fiduciary.server.http import build_http_app
 
+        settings = _with_dashboard_url(settings, args)
         app = build_http_app(settings, host=args.host, port=args.port)
         level = settings.log_level.lower()
         servers = [

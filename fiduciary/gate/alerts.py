@@ -1,8 +1,12 @@
-"""Budget alerts: recorded with the hold that crosses the mark, delivered to webhooks afterwards.
+"""Webhook notices: budget alerts and held payments, recorded in the transaction that causes them,
+delivered afterwards.
 
 When a payment takes a budget across the policy's alert threshold (80% unless `[alerts]` says
 otherwise), the hold's transaction writes a `budget.alert` audit entry and one outbox row per
-webhook. A running server delivers the outbox: a JSON POST signed with HMAC-SHA256 over the
+webhook. When a payment is held for a person, the same transaction queues an
+`approval.requested` notice per webhook, with a link to its dashboard page when one is served;
+its agent-written text is escaped as on a terminal. A running server delivers the outbox: a
+JSON POST signed with HMAC-SHA256 over the
 exact body, in the header `X-Fiduciary-Signature: sha256=<hex>`; a 2xx is delivered, a 4xx
 other than 408 and 429 is given up, anything else (5xx, timeout, refused connection) is tried
 again with exponential backoff and full jitter, up to `limits.alert_attempts_max` times.
@@ -28,10 +32,13 @@ from fiduciary.domain.records import DeliveryRow, TransactionRow
 from fiduciary.policies import Policy
 from fiduciary.policies.evaluate import Crossing
 from fiduciary.store import Store, WriteTx
+from fiduciary.terminal import escape
 
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Fiduciary-Signature"
+BUDGET = "budget.alert"
+HELD = "approval.requested"
 
 
 def sign(secret: bytes, body: bytes) -> str:
@@ -44,7 +51,7 @@ async def record(w: WriteTx, txn: TransactionRow, policy: Policy, crossing: Cros
     alert_id = new_id(Prefix.ALERT)
     currency = crossing.currency
     body = {
-        "type": "budget.alert",
+        "type": BUDGET,
         "alert_id": alert_id,
         "org_id": txn.org_id,
         "project_id": txn.project_id,
@@ -61,7 +68,7 @@ async def record(w: WriteTx, txn: TransactionRow, policy: Policy, crossing: Cros
         txn.org_id,
         txn.project_id,
         actor="system",
-        type="budget.alert",
+        type=BUDGET,
         subject=crossing.rule_id,
         ref=txn.reference,
         payload={k: v for k, v in body.items() if k != "threshold"} | {"threshold_bp": crossing.threshold_bp},
@@ -70,6 +77,42 @@ async def record(w: WriteTx, txn: TransactionRow, policy: Policy, crossing: Cros
     for url in policy.webhooks:
         await w.insert_delivery(new_id(Prefix.DELIVERY), alert_id=alert_id, org_id=txn.org_id, url=url, body=text)
     return alert_id
+
+
+async def record_hold(
+    w: WriteTx,
+    txn: TransactionRow,
+    approval_id: str,
+    policy: Policy,
+    *,
+    expires_at: datetime,
+    dashboard_url: str | None,
+) -> int:
+    """Queue an `approval.requested` notice for every webhook, in the hold's transaction; how many.
+
+    The hold's own audit entry counts them (`notices`); each delivery's outcome is an entry of its own.
+    """
+    if not policy.webhooks:
+        return 0
+    body = {
+        "type": HELD,
+        "approval_id": approval_id,
+        "transaction_id": txn.transaction_id,
+        "org_id": txn.org_id,
+        "project_id": txn.project_id,
+        "agent_id": txn.agent_id,
+        "amount": txn.amount.to_major(),
+        "currency": txn.amount.currency,
+        "counterparty": escape(txn.counterparty),
+        "purpose": escape(txn.purpose),
+        "expires_at": iso(expires_at),
+        "url": None if dashboard_url is None else f"{dashboard_url}/dashboard/approvals/{approval_id}",
+        "at": iso(w.now),
+    }
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    for url in policy.webhooks:
+        await w.insert_delivery(new_id(Prefix.DELIVERY), alert_id=approval_id, org_id=txn.org_id, url=url, body=text)
+    return len(policy.webhooks)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -109,11 +152,12 @@ async def _attempt(store: Store, client: httpx2.AsyncClient, item: DeliveryRow, 
             item.delivery_id, status=status, delivered=delivered, failed=failed, next_at=now + backoff(item.attempts)
         )
         if delivered or failed:
+            kind = json.loads(item.body).get("type", BUDGET)
             await w.audit(
                 item.org_id,
                 None,
                 actor="system",
-                type="budget.alert_delivered" if delivered else "budget.alert_failed",
+                type=f"{kind}_delivered" if delivered else f"{kind}_failed",
                 subject=item.alert_id,
                 payload={"delivery_id": item.delivery_id, "status": status, "attempts": item.attempts + 1},
             )

@@ -28,9 +28,10 @@ S = TxState
 class Authorizer:
     """Decides inside the caller's write transaction; never touches a rail."""
 
-    def __init__(self, signers: SignerSource) -> None:
+    def __init__(self, signers: SignerSource, *, dashboard_url: str | None = None) -> None:
         self._signers = signers
         self._policies: dict[str, Policy] = {}
+        self._dashboard_url = dashboard_url
 
     async def decide(
         self,
@@ -89,12 +90,15 @@ class Authorizer:
                 expires_at=expires,
                 approvers=decision.approvers,
             )
+            notices = await alerts.record_hold(
+                w, txn, approval_id, policy, expires_at=expires, dashboard_url=self._dashboard_url
+            )
             return await w.move(
                 txn,
                 S.PENDING_APPROVAL,
                 actor=actor,
                 code=Code.APPROVAL_REQUIRED,
-                payload=payload,
+                payload=payload | {"notices": notices} if notices else payload,
                 approval_id=approval_id,
                 open_mandate_id=mandate_id,
                 policy_version=version,

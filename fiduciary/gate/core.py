@@ -53,12 +53,15 @@ class Gate:
         clock: Clock,
         owner: str,
         rail: str = "sandbox",
+        dashboard_url: str | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.configs = configs
         self.owner = owner
-        self.authorizer = Authorizer(signers)
+        self.dashboard_url = dashboard_url
+        """Where operators open the dashboard (held-payment notices link to it), if anyone serves it."""
+        self.authorizer = Authorizer(signers, dashboard_url=dashboard_url)
         self.settlement = Settlement(store, rails, rail=rail, owner=owner, configs=configs)
 
     # Submission.

@@ -19,7 +19,8 @@ from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.tools.base import Tool as SdkTool
-from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
+from mcp.shared.exceptions import UrlElicitationRequiredError
+from mcp.types import CallToolResult, ElicitRequestURLParams, InputRequiredResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ValidationError
 
 from fiduciary.domain.codes import Code
@@ -237,8 +238,35 @@ class AgentPlane(MCPServer[Runtime]):
                     caller, tool=spec.name, code=code, reference=reference, detail={"fields": fields}
                 )
                 return _tool_result(handlers.refused(code, reference, fields=fields))
-            return _tool_result(await spec.handler(runtime, caller, args, reference))
+            result = await spec.handler(runtime, caller, args, reference)
         except Exception:
             # The traceback stays in the server log under the reference; the model gets neither.
             log.exception("tool %s failed; reference %s", spec.name, reference)
             return _tool_result(handlers.refused(Code.INTERNAL_ERROR, reference))
+        page = _approval_page(runtime, result, ctx)
+        if page is not None:
+            raise UrlElicitationRequiredError([page])
+        return _tool_result(result)
+
+
+def _approval_page(runtime: Runtime, result: BaseModel, ctx: Context[Runtime, Any]) -> ElicitRequestURLParams | None:
+    """For a held payment, the dashboard page a person decides it on, if the client can open URLs.
+
+    A client that declared URL-mode elicitation shows the person the page and calls again with the
+    same arguments when they are done; the call then answers with the payment's outcome (the same
+    idempotency key finds the same transaction). The message holds no agent-written text.
+    """
+    dashboard = runtime.settings.dashboard_url
+    if dashboard is None or not isinstance(result, PaymentResult) or result.status != "pending_approval":
+        return None
+    capabilities = ctx.client_capabilities
+    elicitation = None if capabilities is None else capabilities.elicitation
+    if elicitation is None or elicitation.url is None or result.approval_id is None:
+        return None
+    return ElicitRequestURLParams(
+        mode="url",
+        message=f"A person must approve this payment of {result.amount} {result.currency} before it goes ahead. "
+        "Open the page to review it; the call goes on once it is decided.",
+        url=f"{dashboard}/dashboard/approvals/{result.approval_id}",
+        elicitation_id=result.approval_id,
+    )

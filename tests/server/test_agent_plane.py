@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 from mcp.client import Client
+from mcp.shared.exceptions import MCPError, UrlElicitationRequiredError
+from mcp.types import URL_ELICITATION_REQUIRED
 
 from fiduciary.control import Tenant
 from fiduciary.domain.clock import FakeClock
@@ -252,3 +254,33 @@ async def test_an_internal_failure_reaches_the_model_only_as_a_code_and_referenc
     text = json.dumps(result).lower()
     assert "sqlite" not in text and "secret" not in text and "fid_agent" not in text
     assert rows(settings, "SELECT state FROM transactions") == [("dispatching",)], "left for reconciliation"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_client_that_opens_urls_is_sent_to_the_dashboard_page_of_a_held_payment(
+    settings: Settings, clock: FakeClock, tenant: Tenant, mode: str
+) -> None:
+    linked = replace(settings, dashboard_url="https://ops.example.com")
+    plane = AgentPlane(lambda: open_runtime(linked, clock=clock), agent_token=tenant.agent_token)
+
+    async def person(context: Any, params: Any) -> Any:
+        raise AssertionError("a held payment asks nothing through the client; it sends the person to a page")
+
+    big = PAY | {"amount": "300.00", "idempotency_key": "laptop-1"}
+    async with Client(plane, mode=mode, elicitation_callback=person) as c:
+        with pytest.raises(MCPError) as held:
+            await c.call_tool("pay", big)
+        assert held.value.error.code == URL_ELICITATION_REQUIRED
+        (page,) = UrlElicitationRequiredError.from_error(held.value.error).elicitations
+        approval_id = page.elicitation_id
+        assert page.url == f"https://ops.example.com/dashboard/approvals/{approval_id}"
+        assert "300.00 USD" in page.message and "supplies" not in page.message, "no agent text in the message"
+
+        async with open_runtime(settings, clock=clock, resume=False) as rt:
+            await rt.control.approvals.approve(tenant.admin, approval_id)
+        is_error, data = await call(c, "pay", big)
+    assert not is_error and data["state"] == "settled" and data["approval_id"] == approval_id
+
+    async with Client(plane, mode=mode) as plain:  # no elicitation support: the structured result, as before
+        is_error, data = await call(plain, "pay", PAY | {"amount": "260.00"})
+    assert data["status"] == "pending_approval" and data["approval_id"].startswith("apr_")
