@@ -191,13 +191,21 @@ async def test_deciding_twice_an_expired_approval_or_an_unknown_id_shows_a_clear
     assert expired.status_code == 400 and "already expired" in expired.text
 
 
-async def test_an_oversized_or_non_form_body_is_refused(web: httpx2.AsyncClient, tenant: Tenant) -> None:
+async def test_an_oversized_non_form_or_incomplete_body_is_refused_and_recorded(
+    web: httpx2.AsyncClient, tenant: Tenant, settings: Settings
+) -> None:
     await sign_in(web, tenant.admin_token)
     page = await web.get("/approvals")
     big = await web.post("/kill", data={"csrf": csrf_of(page.text), "reason": "x" * limits.dashboard_form_bytes_max})
     assert big.status_code == 413
     as_json = await web.post("/kill", json={"scope": "platform"})
     assert as_json.status_code == 400 and "x-www-form-urlencoded" in as_json.text
+    page = await web.get("/kill")
+    no_reason = await web.post("/kill", data={"csrf": csrf_of(page.text), "scope": "platform", "reason": " "})
+    assert no_reason.status_code == 400 and "fill in reason" in no_reason.text
+    assert "No kill switch is pulled." in (await web.get("/kill")).text
+    codes = [e["code"] for e in platform_entries(settings, "control.refused") if e["action"] == "dashboard.form"]
+    assert codes == ["too_large", "invalid_argument", "missing_argument"]
 
 
 async def test_a_payment_that_needs_two_approvers_waits_for_a_second_distinct_person(

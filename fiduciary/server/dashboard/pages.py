@@ -34,6 +34,7 @@ from fiduciary.server.dashboard.web import (
     BASE,
     SESSION_COOKIE,
     SIGN_IN_COOKIE,
+    FormError,
     Handler,
     Page,
     RuntimeGetter,
@@ -103,7 +104,7 @@ async def reject(p: Page) -> Response:
 async def transactions(p: Page) -> Response:
     agent, state = p.query.get("agent") or None, p.query.get("state") or None
     if state is not None and state not in {s.value for s in TxState}:
-        raise InputError(Code.INVALID_ARGUMENT, "pick a state from the list")
+        raise FormError(Code.INVALID_ARGUMENT, "pick a state from the list")
     before = p.query.get("before") or None
     size = limits.list_page_size_default
     rows = await p.rt.control.records.transactions(p.op, limit=size, agent_id=agent, state=state, before=before)
@@ -150,7 +151,7 @@ def _listed(p: Page, key: str) -> tuple[str, ...] | None:
 async def issue_mandate(p: Page) -> Response:
     uses = p.field("uses", required=False)
     if uses is not None and not uses.isdigit():
-        raise InputError(Code.INVALID_ARGUMENT, "uses must be a whole number")
+        raise FormError(Code.INVALID_ARGUMENT, "uses must be a whole number")
     spec = MandateSpec(
         agent_id=p.field("agent_id") or "",
         currency=p.field("currency") or "",
@@ -177,7 +178,7 @@ def _scope(p: Page) -> tuple[Scope, str | None]:
     try:
         scope = Scope(p.field("scope") or "")
     except ValueError as exc:
-        raise InputError(Code.INVALID_ARGUMENT, "pick a scope: agent, project, org or platform") from exc
+        raise FormError(Code.INVALID_ARGUMENT, "pick a scope: agent, project, org or platform") from exc
     return scope, None if scope is Scope.PLATFORM else p.field("target")
 
 

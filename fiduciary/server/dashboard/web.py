@@ -142,7 +142,7 @@ class Page:
         value = self.form.get(key, "").strip()
         if not value:
             if required:
-                raise InputError(Code.MISSING_ARGUMENT, f"fill in {key.replace('_', ' ')}")
+                raise FormError(Code.MISSING_ARGUMENT, f"fill in {key.replace('_', ' ')}")
             return None
         return value
 
@@ -187,7 +187,7 @@ async def read_form(request: Request) -> dict[str, str]:
     """A bounded `application/x-www-form-urlencoded` body; one value per field."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/x-www-form-urlencoded":
-        raise InputError(Code.INVALID_ARGUMENT, "send the form as application/x-www-form-urlencoded")
+        raise FormError(Code.INVALID_ARGUMENT, "send the form as application/x-www-form-urlencoded")
     raw = b""
     async for chunk in request.stream():
         raw += chunk
@@ -196,12 +196,16 @@ async def read_form(request: Request) -> dict[str, str]:
     try:
         parsed = parse_qs(raw.decode(), keep_blank_values=True, max_num_fields=limits.dashboard_form_fields_max)
     except (UnicodeDecodeError, ValueError) as exc:
-        raise InputError(Code.INVALID_ARGUMENT, "the form could not be read") from exc
+        raise FormError(Code.INVALID_ARGUMENT, "the form could not be read") from exc
     return {key: values[-1] for key, values in parsed.items()}
 
 
 class FormTooLarge(Exception):
     """A form body over `limits.dashboard_form_bytes_max`."""
+
+
+class FormError(InputError):
+    """Input the dashboard refuses itself, before any control action could check (and record) it."""
 
 
 Handler = Callable[[Page], Awaitable[Response]]
@@ -254,7 +258,12 @@ def page(runtime: RuntimeGetter, handler: Handler, *, used: UsedForms) -> Callab
                     await rt.control.sessions.refused_form(session, request.url.path, problem)
                     raise AccessError(Code.FORBIDDEN, _FORM_PROBLEMS[problem])
             return await handler(Page(rt, session, request, form))
-        except (AccessError, InputError, ConfigError, FormTooLarge) as exc:
+        except (FormError, FormTooLarge) as exc:
+            if session is not None:  # the control actions record their own refusals; these never reached one
+                code = exc.code if isinstance(exc, FormError) else "too_large"
+                await rt.control.sessions.refused_form(session, request.url.path, code)
+            return error_page(request, exc, session)
+        except (AccessError, InputError, ConfigError) as exc:
             return error_page(request, exc, session)
 
     return run
