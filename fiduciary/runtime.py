@@ -25,7 +25,9 @@ from fiduciary.gate.alerts import deliver_due
 from fiduciary.gate.refusals import close_windows
 from fiduciary.gate.screening import ScreeningConfigs
 from fiduciary.keyring import Keyring
-from fiduciary.rails import SandboxRail
+from fiduciary.rails import Rail
+from fiduciary.rails.config import load_rails
+from fiduciary.rails.registry import build_rails
 from fiduciary.settings import Settings
 from fiduciary.store import Store
 from fiduciary.store.sqlite import SqliteStore
@@ -87,9 +89,13 @@ async def open_runtime(
         settings.ensure_private_database()
     keyring = Keyring(settings.ensure_master_key() if create else settings.master_key())
     store = await SqliteStore.open(settings.db_path, clock=clock, signers=keyring)
+    rails: dict[str, Rail] = {}
     try:
         configs = ScreeningConfigs()
-        rails = {"sandbox": SandboxRail(settings.sandbox_ledger, clock)}
+        rails_file = load_rails(settings.rails_path)
+        rails = build_rails(rails_file, environ=settings.environ, sandbox_ledger=settings.sandbox_ledger, clock=clock)
+        for rail in rails.values():
+            await rail.open()
         gate = Gate(
             store,
             rails,
@@ -98,6 +104,7 @@ async def open_runtime(
             clock=clock,
             owner=process_owner(),
             dashboard_url=settings.dashboard_url,
+            routes=rails_file,
         )
         control = Control(ControlContext(store=store, gate=gate, keyring=keyring, clock=clock))
         runtime = Runtime(settings, store, keyring, gate, control)
@@ -114,4 +121,6 @@ async def open_runtime(
             finally:
                 tg.cancel_scope.cancel()
     finally:
+        for rail in rails.values():
+            await rail.close()
         await store.close()

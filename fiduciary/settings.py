@@ -50,6 +50,8 @@ class Settings:
     webhook_secret_text: str | None = field(default=None, repr=False)
     dashboard_url: str | None = None
     """Where people open the dashboard (`FIDUCIARY_DASHBOARD_URL`); notices and MCP clients link there."""
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """The environment the rails file's `credential_env` names are read from."""
 
     @property
     def db_path(self) -> Path:
@@ -63,6 +65,11 @@ class Settings:
     def operator_token_path(self) -> Path:
         """The first admin's token, left by `init` for the local command line (mode 0600)."""
         return self.home / OPERATOR_TOKEN_FILE
+
+    @property
+    def rails_path(self) -> Path:
+        """The rails file: which rails exist and where their credentials live (`rails.toml`)."""
+        return self.home / "rails.toml"
 
     @property
     def sandbox_ledger(self) -> Path:
@@ -170,4 +177,5 @@ def load_settings(
         operator_token=operator_token or env.get("FIDUCIARY_OPERATOR_TOKEN") or None,
         webhook_secret_text=env.get("FIDUCIARY_WEBHOOK_SECRET") or None,
         dashboard_url=check_dashboard_url(url) if (url := env.get("FIDUCIARY_DASHBOARD_URL")) else None,
+        environ=dict(env),
     )

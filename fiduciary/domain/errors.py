@@ -8,8 +8,10 @@ FiduciaryError
  ├── StoreError        the database refused or failed
  │    └── ConflictError    a uniqueness or state race lost (e.g. idempotency key reuse)
  ├── RailError         a payment rail failed
- │    ├── RailTimeout      the outcome is unknown: we may or may not have been paid out
- │    └── RailRejected     the rail said no; nothing moved
+ │    ├── RailTimeout      the request may have arrived: the outcome is unknown until looked up
+ │    ├── RailUnavailable  the request provably never arrived (refused connection, open breaker)
+ │    ├── RailRejected     the rail said no; nothing moved
+ │    └── RailMismatch     the rail answered about something else than was asked: not believed
  ├── StateError        an illegal transaction state move: a bug, never a user error
  └── ConfigError       a configuration, policy or key file is invalid
 ```
@@ -68,12 +70,25 @@ class RailTimeout(RailError):
     """The rail did not answer in time after the request may have been sent."""
 
 
+class RailUnavailable(RailError):
+    """The request provably never reached the rail: safe to retry, or to fail with nothing moved."""
+
+
 class RailRejected(RailError):
     """The rail refused the payment; nothing moved."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class RailMismatch(RailError):
+    """An answer whose amount, currency, counterparty, direction or key differs from the request,
+    or that cannot be read. The outcome stays unknown until an operator or a lookup settles it."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(f"the rail's answer does not match the request: {cause}")
+        self.cause = cause
 
 
 class StateError(FiduciaryError):

@@ -29,6 +29,7 @@ class Prefix(StrEnum):
     OPERATOR = "opr"
     ALERT = "alr"
     DELIVERY = "dlv"
+    FLAG = "flg"
 
 
 AGENT_TOKEN_PREFIX = "fid_agent_"  # noqa: S105 (a prefix, not a secret)

@@ -82,6 +82,11 @@ rail_note_chars_max: Final = 500
 """Longest free text from a rail that may be shown to the model (after screening)."""
 rail_timeout_ms: Final = 10_000
 """Longest wait for a rail's answer; after it the outcome is unknown and is reconciled by key."""
+rails_max: Final = 32
+"""Most rails one rails file may configure."""
+rail_attempts_max: Final = 10
+rail_response_bytes_max: Final = 1024 * 1024
+"""Largest provider answer an adapter reads; a larger one is not believed."""
 
 # Storage.
 db_busy_timeout_ms: Final = 10_000

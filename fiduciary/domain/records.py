@@ -239,3 +239,20 @@ class DeliveryRow:
     last_status: int | None
     delivered_at: str | None
     failed_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FlagRow:
+    """Something a rail and the ledger disagree on; only an operator resolves it."""
+
+    flag_id: str
+    org_id: str
+    rail: str
+    kind: str
+    transaction_id: str | None
+    rail_reference: str | None
+    detail: str
+    raised_at: str
+    resolved_by: str | None
+    resolved_at: str | None
+    note: str | None

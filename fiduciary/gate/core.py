@@ -33,6 +33,7 @@ from fiduciary.gate.screening import Screening, ScreeningConfigs, screen
 from fiduciary.gate.settle import Settlement
 from fiduciary.policies import PolicyInput
 from fiduciary.rails import Rail
+from fiduciary.rails.config import RailsFile
 from fiduciary.store import ApprovalRow, SignerSource, Store, TransactionRow, WriteTx
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class Gate:
         owner: str,
         rail: str = "sandbox",
         dashboard_url: str | None = None,
+        routes: RailsFile | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -62,7 +64,7 @@ class Gate:
         self.dashboard_url = dashboard_url
         """Where operators open the dashboard (held-payment notices link to it), if anyone serves it."""
         self.authorizer = Authorizer(signers, dashboard_url=dashboard_url)
-        self.settlement = Settlement(store, rails, rail=rail, owner=owner, configs=configs)
+        self.settlement = Settlement(store, rails, rail=rail, owner=owner, configs=configs, routes=routes)
 
     # Submission.
 

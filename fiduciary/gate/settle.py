@@ -17,14 +17,18 @@ import anyio
 from fiduciary.domain import limits
 from fiduciary.domain.clock import iso, parse_iso
 from fiduciary.domain.codes import Code
-from fiduciary.domain.errors import MandateError, RailRejected, RailTimeout
+from fiduciary.domain.counterparties import parse_counterparty
+from fiduciary.domain.errors import MandateError, RailError, RailMismatch, RailRejected, RailTimeout, RailUnavailable
 from fiduciary.domain.intents import OUTFLOWS, Tool
 from fiduciary.domain.states import TxState
 from fiduciary.gate.authorize import closed_terms
+from fiduciary.gate.flags import FlagKind, raise_flag
 from fiduciary.gate.screening import ScreeningConfigs, screen_upstream
 from fiduciary.mandates import ClosedMandate, verify_closed
 from fiduciary.mandates.keys import KeyPurpose
-from fiduciary.rails import Direction, Rail, RailReceipt, RailRequest, idempotency_key_for, matches
+from fiduciary.rails import Direction, Outcome, Rail, RailReceipt, RailRequest, idempotency_key_for
+from fiduciary.rails import mismatch as rail_mismatch
+from fiduciary.rails.config import RailsFile, route
 from fiduciary.store import Store, TransactionRow, WriteTx
 from fiduciary.wallets import capture, credit, release
 
@@ -46,15 +50,28 @@ class Settlement:
         owner: str,
         configs: ScreeningConfigs | None = None,
         rail_timeout_seconds: float = limits.rail_timeout_ms / 1000,
+        routes: RailsFile | None = None,
     ) -> None:
-        assert rail in rails, "the default rail must be configured"
+        assert routes is not None or rail in rails, "the default rail must be configured"
         assert 0 < rail_timeout_seconds <= limits.rail_timeout_ms / 1000, "rail waits are bounded"
         self._rail_timeout = rail_timeout_seconds
         self.owner = owner
         self.store = store
         self._rails = rails
         self._rail_name = rail
+        self._routes = routes
         self._configs = configs or ScreeningConfigs()
+
+    async def _route(self, w: WriteTx, txn: TransactionRow) -> str | None:
+        """The rail that carries this transaction: a refund's original rail, else by counterparty kind."""
+        if txn.original_transaction_id is not None:
+            original = await w.transaction(txn.org_id, txn.project_id, txn.original_transaction_id)
+            if original is not None and original.rail is not None:
+                return original.rail if original.rail in self._rails else None
+        if self._routes is None:
+            return self._rail_name
+        name = route(self._routes, parse_counterparty(txn.counterparty).kind)
+        return name if name in self._rails else None
 
     async def dispatch(self, txn: TransactionRow) -> TransactionRow:
         """Verify the closed mandate again, record the dispatch, call the rail, settle."""
@@ -67,6 +84,10 @@ class Settlement:
             if problem is not None:
                 code, cause = problem
                 return await self.roll_back(w, fresh, code=code, actor="system", detail={"cause": cause})
+            name = await self._route(w, fresh)
+            if name is None:
+                detail = {"cause": "no configured rail carries this counterparty"}
+                return await self.roll_back(w, fresh, code=Code.RAIL_UNAVAILABLE, actor="system", detail=detail)
             assert fresh.closed_mandate_id is not None
             await w.use_closed_mandate(fresh.org_id, fresh.project_id, fresh.closed_mandate_id)
             # The lease tells every other process that this one is at the rail with it.
@@ -74,9 +95,7 @@ class Settlement:
                 "lease_owner": self.owner,
                 "lease_until": iso(w.now + timedelta(seconds=limits.dispatch_lease_seconds)),
             }
-            txn = await w.move(
-                fresh, S.DISPATCHING, actor="system", rail=self._rail_name, payload={"rail": self._rail_name}, **lease
-            )
+            txn = await w.move(fresh, S.DISPATCHING, actor="system", rail=name, payload={"rail": name}, **lease)
         return await self._call_rail(txn)
 
     async def _recheck(self, w: WriteTx, txn: TransactionRow) -> tuple[Code, str] | None:
@@ -121,20 +140,35 @@ class Settlement:
                 receipt = await rail.dispatch(request)
         except RailRejected as exc:
             return await self.finish(txn, None, rejected=exc.code)
+        except RailUnavailable:
+            # The request never arrived: nothing moved, and the payment fails cleanly.
+            return await self.finish(txn, None, rejected="unavailable", code=Code.RAIL_UNAVAILABLE)
+        except RailMismatch as exc:
+            return await self.finish(txn, None, rejected=None, mismatch=exc.cause)
         except (RailTimeout, TimeoutError):
             # The request may have arrived: only the idempotency key can tell, never a second send.
             log.warning("rail %s timed out for %s; reconciling", rail.name, txn.transaction_id)
-            receipt = await self._lookup(rail, request)
+            found = await self._lookup(rail, request)
+            receipt = found if isinstance(found, RailReceipt) else None
         return await self.finish(txn, receipt, rejected=None)
 
-    async def _lookup(self, rail: Rail, request: RailRequest) -> RailReceipt | None:
+    async def _lookup(self, rail: Rail, request: RailRequest) -> RailReceipt | _Unanswered | None:
+        """What the rail knows of the key: a receipt, None (it never saw it), or no answer at all."""
         try:
             with anyio.fail_after(self._rail_timeout):
-                return await rail.lookup(request.idempotency_key)
-        except (RailTimeout, RailRejected, TimeoutError):
-            return None
+                return await rail.status(request.idempotency_key)
+        except (RailError, TimeoutError):
+            return UNANSWERED
 
-    async def finish(self, txn: TransactionRow, receipt: RailReceipt | None, *, rejected: str | None) -> TransactionRow:
+    async def finish(
+        self,
+        txn: TransactionRow,
+        receipt: RailReceipt | None,
+        *,
+        rejected: str | None,
+        code: Code = Code.RAIL_REJECTED,
+        mismatch: str | None = None,
+    ) -> TransactionRow:
         """Settle, fail or mark unknown, in one transaction with the wallet movement."""
         async with self.store.write() as w:
             fresh = await w.transaction(txn.org_id, txn.project_id, txn.transaction_id)
@@ -142,13 +176,22 @@ class Settlement:
             if fresh.state not in (S.DISPATCHING, S.UNKNOWN):
                 return fresh  # another process reconciled it first; the rail's idempotency kept it single
             if rejected is not None:
-                return await self._fail(w, fresh, rail_code=rejected)
+                return await self._fail(w, fresh, rail_code=rejected, code=code)
             request = _rail_request(fresh)
-            if receipt is not None and matches(request, receipt, rail=fresh.rail or self._rail_name):
-                return await self._settle(w, fresh, receipt)
+            rail = fresh.rail or self._rail_name
+            if receipt is not None and mismatch is None:
+                mismatch = rail_mismatch(request, receipt, rail=rail)
+            if receipt is not None and mismatch is None:
+                if receipt.outcome is Outcome.SUCCEEDED:
+                    return await self._settle(w, fresh, receipt)
+                if receipt.outcome is Outcome.FAILED:
+                    return await self._fail(w, fresh, rail_code=receipt.failure_code or "failed", code=code)
+            if mismatch is not None:
+                # Not believed: the hold stays, and a person decides what really happened.
+                await raise_flag(w, fresh, kind=FlagKind.ANSWER_MISMATCH, detail={"cause": mismatch}, receipt=receipt)
             if fresh.state is S.UNKNOWN:
                 return fresh
-            detail = {"receipt_mismatch": receipt is not None}
+            detail = {"receipt_mismatch": mismatch is not None, "pending": receipt is not None and mismatch is None}
             # Unknown rests without a lease: the next sweep of any process reconciles it.
             return await w.move(
                 fresh, S.UNKNOWN, actor="system", code=Code.OUTCOME_UNKNOWN, payload=detail, **_NO_LEASE
@@ -198,10 +241,8 @@ class Settlement:
             **_NO_LEASE,
         )
 
-    async def _fail(self, w: WriteTx, txn: TransactionRow, *, rail_code: str) -> TransactionRow:
-        txn = await w.move(
-            txn, S.FAILED, actor="system", code=Code.RAIL_REJECTED, payload={"rail_code": rail_code}, **_NO_LEASE
-        )
+    async def _fail(self, w: WriteTx, txn: TransactionRow, *, rail_code: str, code: Code) -> TransactionRow:
+        txn = await w.move(txn, S.FAILED, actor="system", code=code, payload={"rail_code": rail_code}, **_NO_LEASE)
         await self._give_back(w, txn)
         if txn.tool not in OUTFLOWS:
             return txn
@@ -252,13 +293,24 @@ class Settlement:
         return sums.get("hold", 0) > sums.get("release", 0) + sums.get("debit", 0)
 
     async def reconcile(self, txn: TransactionRow) -> TransactionRow:
-        """Ask the rail what happened to the idempotency key; only if it never arrived, send it again."""
-        rail = self._rails[txn.rail or self._rail_name]
+        """Ask the rail what happened to the idempotency key; only if it never saw it, send it again."""
+        rail = self._rails.get(txn.rail or self._rail_name)
+        if rail is None:
+            return txn  # its rail is no longer configured: it stays for a person to resolve
         request = _rail_request(txn)
-        receipt = await self._lookup(rail, request)
-        if receipt is None:
+        found = await self._lookup(rail, request)
+        if isinstance(found, _Unanswered):
+            return txn  # no answer about the key: ask again on the next round, never send blind
+        if found is None:
             return await self._call_rail(txn)  # same idempotency key: the rail cannot pay twice
-        return await self.finish(txn, receipt, rejected=None)
+        return await self.finish(txn, found, rejected=None)
+
+
+class _Unanswered:
+    """The rail gave no answer about a key (as opposed to answering that it never saw it)."""
+
+
+UNANSWERED = _Unanswered()
 
 
 def _rail_request(txn: TransactionRow) -> RailRequest:

@@ -19,6 +19,7 @@ import os
 import secrets
 import threading
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -26,7 +27,7 @@ import anyio
 
 from fiduciary.domain.clock import Clock, iso
 from fiduciary.domain.errors import RailRejected, RailTimeout
-from fiduciary.rails.base import Direction, RailReceipt, RailRequest
+from fiduciary.rails.base import Direction, Outcome, RailReceipt, RailRequest
 
 REJECT_SUFFIX = "@reject.sandbox"
 TIMEOUT_SUFFIX = "@timeout.sandbox"
@@ -58,8 +59,29 @@ class SandboxRail:
             raise RailTimeout("the sandbox rail did not answer in time")
         return receipt
 
-    async def lookup(self, idempotency_key: str) -> RailReceipt | None:
+    async def open(self) -> None:
+        """Nothing to connect: the ledger file is opened per write."""
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+    async def status(self, idempotency_key: str) -> RailReceipt | None:
         return await anyio.to_thread.run_sync(self._find, idempotency_key)
+
+    async def reverse(self, receipt: RailReceipt, *, amount_minor: int, idempotency_key: str) -> RailReceipt:
+        """Send back `amount_minor` of a settled receipt: a movement the other way, under its own key."""
+        if not 0 < amount_minor <= receipt.amount_minor:
+            raise RailRejected("amount_invalid", "a reversal is more than nothing and at most what moved")
+        back = Direction.COLLECT if receipt.direction is Direction.PAYOUT else Direction.PAYOUT
+        request = RailRequest(idempotency_key, back, amount_minor, receipt.currency, receipt.counterparty)
+        return await anyio.to_thread.run_sync(self._record, request)
+
+    async def receipts(self, since: datetime) -> list[RailReceipt]:
+        """Every receipt settled at or after `since`, oldest first."""
+        mark = iso(since)
+        await anyio.to_thread.run_sync(self._find, "")
+        with self._guard:
+            return sorted((r for r in self._index.values() if r.settled_at >= mark), key=lambda r: r.settled_at)
 
     def _record(self, request: RailRequest) -> RailReceipt:
         self._path.parent.mkdir(parents=True, exist_ok=True)
@@ -103,6 +125,7 @@ class SandboxRail:
                 break  # a line still being written by another process: read it next time
             record = json.loads(line)
             record["direction"] = Direction(record["direction"])
+            record["outcome"] = Outcome(record.get("outcome", Outcome.SUCCEEDED))
             receipt = RailReceipt(**record)
             self._index.setdefault(receipt.idempotency_key, receipt)
             self._offset = handle.tell()

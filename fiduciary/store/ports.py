@@ -27,6 +27,7 @@ from fiduciary.domain.records import (
     ApprovalRow,
     ClosedMandateRow,
     DeliveryRow,
+    FlagRow,
     InjectionConfigRow,
     KillSwitchRow,
     OpenMandateRow,
@@ -82,6 +83,16 @@ class Reads(KeyReads, Protocol):
     async def operators(self) -> list[OperatorRow]: ...
 
     async def operator_session(self, session_hash: str) -> SessionRow | None: ...
+
+    async def flags(self, *, open_only: bool = True, limit: int = 100) -> list[FlagRow]:
+        """Reconciliation flags, newest first."""
+        ...
+
+    async def flag(self, flag_id: str) -> FlagRow | None: ...
+
+    async def settled_on_rail(self, rail: str, *, since: str, limit: int) -> list[TransactionRow]:
+        """Transactions the rail settled at or after `since`, oldest first."""
+        ...
 
     async def approval_votes(self, approval_id: str) -> list[str]:
         """The operators who approved `approval_id` so far, in the order they did."""
@@ -274,6 +285,14 @@ class WriteTx(Reads, Protocol):
 
     async def end_sessions(self, operator_id: str) -> int:
         """End every open session of an operator (its token was revoked); how many."""
+        ...
+
+    async def insert_flag(self, flag: FlagRow) -> bool:
+        """Raise a flag; False (and nothing written) if the same finding is already open."""
+        ...
+
+    async def resolve_flag(self, flag_id: str, *, by: str, note: str) -> bool:
+        """Close an open flag; False if it was not open."""
         ...
 
     async def add_approval_vote(self, approval_id: str, operator_id: str) -> None:

@@ -24,6 +24,7 @@ from fiduciary.domain.records import (
     ApprovalRow,
     ClosedMandateRow,
     DeliveryRow,
+    FlagRow,
     InjectionConfigRow,
     KillSwitchRow,
     OpenMandateRow,
@@ -120,6 +121,21 @@ class Queries:
     async def operators(self) -> list[OperatorRow]:
         rows = await self._all("SELECT * FROM operators ORDER BY created_at, operator_id")
         return [OperatorRow(**dict(row)) for row in rows]
+
+    async def flags(self, *, open_only: bool = True, limit: int = 100) -> list[FlagRow]:
+        sql = "SELECT * FROM reconciliation_flags WHERE (? = 0 OR resolved_at IS NULL) ORDER BY raised_at DESC LIMIT ?"
+        return [FlagRow(**dict(row)) for row in await self._all(sql, (int(open_only), limit))]
+
+    async def flag(self, flag_id: str) -> FlagRow | None:
+        row = await self._one("SELECT * FROM reconciliation_flags WHERE flag_id = ?", (flag_id,))
+        return None if row is None else FlagRow(**dict(row))
+
+    async def settled_on_rail(self, rail: str, *, since: str, limit: int) -> list[TransactionRow]:
+        sql = (
+            "SELECT * FROM transactions WHERE rail = ? AND state = 'settled' AND updated_at >= ? "
+            "ORDER BY updated_at LIMIT ?"
+        )
+        return [TransactionRow.from_row(row) for row in await self._all(sql, (rail, since, limit))]
 
     async def operator_session(self, session_hash: str) -> SessionRow | None:
         row = await self._one("SELECT * FROM operator_sessions WHERE session_hash = ?", (session_hash,))

@@ -433,11 +433,37 @@ BEGIN SELECT RAISE(ABORT, 'approval_votes is append-only'); END;
 """Dashboard sessions (stored only as hashes), and approvals that need several distinct people:
 one vote per operator and approval, enforced by the primary key."""
 
+RAILS: Final = """
+CREATE TABLE reconciliation_flags (
+    flag_id         TEXT NOT NULL PRIMARY KEY,
+    org_id          TEXT NOT NULL REFERENCES orgs(org_id),
+    rail            TEXT NOT NULL,
+    kind            TEXT NOT NULL CHECK (kind IN ('answer_mismatch', 'missing_receipt', 'orphan_receipt',
+                                                  'amount_mismatch', 'currency_mismatch', 'duplicate_receipt')),
+    transaction_id  TEXT,
+    rail_reference  TEXT,
+    detail          TEXT NOT NULL,
+    raised_at       TEXT NOT NULL,
+    resolved_by     TEXT,
+    resolved_at     TEXT,
+    note            TEXT,
+    CHECK ((resolved_at IS NULL) = (resolved_by IS NULL) AND (resolved_at IS NULL) = (note IS NULL))
+) STRICT;
+CREATE UNIQUE INDEX reconciliation_flags_one_open
+    ON reconciliation_flags(kind, rail, IFNULL(transaction_id, ''), IFNULL(rail_reference, ''))
+    WHERE resolved_at IS NULL;
+CREATE INDEX reconciliation_flags_open ON reconciliation_flags(raised_at) WHERE resolved_at IS NULL;
+CREATE INDEX transactions_by_rail ON transactions(rail, updated_at) WHERE rail IS NOT NULL;
+"""
+"""Reconciliation flags: what a rail's receipts and the ledger disagree on, raised by the engine and
+resolved only by an operator (one open flag per finding)."""
+
 MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (
     ("0001_initial", INITIAL),
     ("0002_screening", SCREENING),
     ("0003_control", CONTROL),
     ("0004_counters", COUNTERS),
     ("0005_operator_web", OPERATOR_WEB),
+    ("0006_rails", RAILS),
 )
 """(name, SQL) in the order they apply. Append only: never edit a published migration."""

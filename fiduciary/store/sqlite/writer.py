@@ -21,7 +21,7 @@ from fiduciary.domain.clock import iso
 from fiduciary.domain.errors import ConflictError
 from fiduciary.domain.intents import AgentRef, PaymentIntent
 from fiduciary.domain.money import Money
-from fiduciary.domain.records import TransactionRow
+from fiduciary.domain.records import FlagRow, TransactionRow
 from fiduciary.domain.signing import Signer
 from fiduciary.domain.states import TxState, check_transition
 from fiduciary.mandates.keys import KeyPurpose, SealedKey
@@ -462,6 +462,33 @@ class Writer(CounterWrites):
                 approvers,
             ),
         )
+
+    async def insert_flag(self, flag: FlagRow) -> bool:
+        return (
+            await self._exec(
+                "INSERT OR IGNORE INTO reconciliation_flags (flag_id, org_id, rail, kind, transaction_id, "
+                "rail_reference, detail, raised_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    flag.flag_id,
+                    flag.org_id,
+                    flag.rail,
+                    flag.kind,
+                    flag.transaction_id,
+                    flag.rail_reference,
+                    flag.detail,
+                    flag.raised_at,
+                ),
+            )
+            == 1
+        )
+
+    async def resolve_flag(self, flag_id: str, *, by: str, note: str) -> bool:
+        changed = await self._exec(
+            "UPDATE reconciliation_flags SET resolved_by = ?, resolved_at = ?, note = ? "
+            "WHERE flag_id = ? AND resolved_at IS NULL",
+            (by, iso(self.now), note, flag_id),
+        )
+        return changed == 1
 
     async def add_approval_vote(self, approval_id: str, operator_id: str) -> None:
         await self._exec(
