@@ -12,7 +12,8 @@ import secrets
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import anyio
 
@@ -35,6 +36,13 @@ from fiduciary.store.sqlite import SqliteStore
 log = logging.getLogger(__name__)
 
 
+@dataclass(slots=True)
+class Rounds:
+    """When this process last reconciled (None: not yet)."""
+
+    reconciled_at: datetime | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Runtime:
     settings: Settings
@@ -42,6 +50,7 @@ class Runtime:
     keyring: Keyring
     gate: Gate
     control: Control
+    rounds: Rounds = field(default_factory=Rounds)
 
     async def maintain(self) -> None:
         """One round of what a running server does on its own: take over abandoned payments,
@@ -52,6 +61,18 @@ class Runtime:
         async with self.store.write() as w:
             await close_windows(w)
         await deliver_due(self.store, secret=self.settings.webhook_secret, clock=self.gate.clock)
+        await self.reconcile_if_due()
+
+    async def reconcile_if_due(self) -> None:
+        """Match every rail's receipts against the ledger once per `settings.reconcile_seconds`."""
+        now = self.gate.clock.now()
+        last = self.rounds.reconciled_at
+        if last is not None and now - last < timedelta(seconds=self.settings.reconcile_seconds):
+            return
+        since = last or now - timedelta(hours=limits.reconcile_first_window_hours)
+        reports = await self.gate.reconcile_rails(since)
+        if all(report.error is None for report in reports):
+            self.rounds.reconciled_at = now
 
 
 def process_owner() -> str:
@@ -106,7 +127,9 @@ async def open_runtime(
             dashboard_url=settings.dashboard_url,
             routes=rails_file,
         )
-        control = Control(ControlContext(store=store, gate=gate, keyring=keyring, clock=clock))
+        control = Control(
+            ControlContext(store=store, gate=gate, keyring=keyring, clock=clock, rails_path=settings.rails_path)
+        )
         runtime = Runtime(settings, store, keyring, gate, control)
         if resume:
             await gate.resume()

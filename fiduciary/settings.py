@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fiduciary.domain import limits
 from fiduciary.domain.errors import ConfigError
 from fiduciary.mandates.keys import decode_master_key, encode_master_key, new_master_key
 
@@ -50,6 +51,8 @@ class Settings:
     webhook_secret_text: str | None = field(default=None, repr=False)
     dashboard_url: str | None = None
     """Where people open the dashboard (`FIDUCIARY_DASHBOARD_URL`); notices and MCP clients link there."""
+    reconcile_seconds: int = limits.reconcile_interval_seconds
+    """How often a running server reconciles its rails (`FIDUCIARY_RECONCILE_SECONDS`)."""
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
     """The environment the rails file's `credential_env` names are read from."""
 
@@ -177,5 +180,14 @@ def load_settings(
         operator_token=operator_token or env.get("FIDUCIARY_OPERATOR_TOKEN") or None,
         webhook_secret_text=env.get("FIDUCIARY_WEBHOOK_SECRET") or None,
         dashboard_url=check_dashboard_url(url) if (url := env.get("FIDUCIARY_DASHBOARD_URL")) else None,
+        reconcile_seconds=_seconds(env.get("FIDUCIARY_RECONCILE_SECONDS"), limits.reconcile_interval_seconds),
         environ=dict(env),
     )
+
+
+def _seconds(value: str | None, default: int) -> int:
+    if value is None or value == "":
+        return default
+    if not value.isdigit() or not 10 <= int(value) <= 86_400:
+        raise ConfigError("FIDUCIARY_RECONCILE_SECONDS must be a whole number of seconds from 10 to 86400")
+    return int(value)

@@ -54,7 +54,7 @@ class Receiver:
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind((HOST, 0))
     found = Receiver(sock.getsockname()[1])
     app = Starlette(routes=[Route("/hooks/budget", found.handle, methods=["POST"])])

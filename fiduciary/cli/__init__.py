@@ -19,6 +19,7 @@ import anyio
 
 from fiduciary import __version__, logs
 from fiduciary.cli import commands as c
+from fiduciary.cli import rails as r
 from fiduciary.cli.parser import build_parser
 from fiduciary.cli.printed import REFUSED, Printed
 from fiduciary.cli.setup import init, serve
@@ -62,6 +63,12 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("policy", "simulate"): c.policy_simulate,
     ("injection", "apply"): c.injection_apply,
     ("db", "migrate"): c.db_migrate,
+    ("rails", "list"): r.rails_list,
+    ("rails", "status"): r.rails_status,
+    ("rails", "add"): r.rails_add,
+    ("reconcile", "list"): r.reconcile_list,
+    ("reconcile", "resolve"): r.reconcile_resolve,
+    ("reconcile", "run"): r.reconcile_run,
 }
 
 

@@ -242,6 +242,30 @@ def _safety(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _cmd(a, "migrate", "apply pending migrations (also done on every start)")
 
 
+def _rails(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    a = _group(sub, "rails", "the payment rails in HOME/rails.toml")
+    _cmd(a, "list", "every configured rail, where it is and where its credential comes from")
+    _cmd(a, "status", "ask every rail for its latest receipts (nothing moves); breaker states")
+    q = _cmd(a, "add", "add a rail to the rails file (it takes effect when the server starts again)")
+    q.add_argument("name", help="how routing and transactions name it: lower-case letters, digits, - and _")
+    q.add_argument("--kind", required=True, choices=["sandbox", "card", "pix", "wire"], help="the kind of rail")
+    q.add_argument("--base-url", help="the provider's API address, e.g. https://api.stripe.com")
+    secret = q.add_mutually_exclusive_group()
+    secret.add_argument("--credential-env", metavar="VAR", help="the environment variable that holds the credential")
+    secret.add_argument("--credential-file", metavar="PATH", help="an absolute path to a file that holds it")
+    q.add_argument("--timeout-ms", type=int, help="each request's timeout (default 5000)")
+    q.add_argument("--payer-key", help="pix: the account's own Pix key")
+    q.add_argument("--originating-account-id", help="wire: the account payment orders are sent from")
+    a = _group(sub, "reconcile", "receipts against the ledger; flags only people resolve")
+    _cmd(a, "list", "open reconciliation flags").add_argument("--all", action="store_true", help="resolved too")
+    q = _cmd(a, "resolve", "close a flag with what you found")
+    q.add_argument("flag", metavar="FLG", help="flag id")
+    q.add_argument("--note", required=True, help="what you found and did, for the audit chain")
+    _cmd(a, "run", "one round now over every rail").add_argument(
+        "--hours", type=int, default=limits.reconcile_first_window_hours, help="how far back to look"
+    )
+
+
 def build_parser(version: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fiduciary",
@@ -252,6 +276,6 @@ def build_parser(version: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"fiduciary {version}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_init, _serve, _operators, _agents, _mandates, _money, _safety):
+    for add in (_init, _serve, _operators, _agents, _mandates, _money, _safety, _rails):
         add(sub)
     return parser

@@ -14,6 +14,8 @@ Control
  ├── kill        pull (agent, project, org, platform), lift
  ├── config      policy and screening files
  ├── records     transactions, audit entries, chain verification
+ ├── reconciliation  flags (list, resolve with a note), a round on demand
+ ├── rails       the configured rails, their breakers, a probe
  └── sessions    dashboard sign-in, the session each request presents, sign-out
 ```
 """
@@ -26,6 +28,8 @@ from fiduciary.control.config import Applied, Config, PolicyDiff, diff_policies
 from fiduciary.control.kill import KillReport, KillSwitch, Scope, UnfreezeReport
 from fiduciary.control.mandates import MandateDetails, Mandates, MandateSpec, parse_time
 from fiduciary.control.operators import Operators
+from fiduciary.control.rails import Rails, RailStatus
+from fiduciary.control.reconciliation import Reconciliation
 from fiduciary.control.records import Records, verify_chain
 from fiduciary.control.roles import Action, Operator, Role, may
 from fiduciary.control.sessions import Session, Sessions, csrf_token
@@ -47,6 +51,8 @@ class Control:
         self.config = Config(ctx)
         self.records = Records(ctx)
         self.sessions = Sessions(ctx, self.operators)
+        self.reconciliation = Reconciliation(ctx)
+        self.rails = Rails(ctx)
 
     async def initialise(self, spec: TenantSpec, *, admin_name: str) -> Tenant:
         """The first set-up of an empty data directory (`fiduciary init`)."""
@@ -70,6 +76,7 @@ __all__ = [
     "MandateSpec",
     "Operator",
     "PolicyDiff",
+    "RailStatus",
     "Role",
     "Scope",
     "Session",

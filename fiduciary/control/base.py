@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from fiduciary.control.roles import Action, Operator, may
@@ -35,6 +36,8 @@ class ControlContext:
     gate: Gate
     keyring: Keyring
     clock: Clock
+    rails_path: Path | None = None
+    """The rails file operators add rails to (the running process reads it when it starts)."""
 
 
 class Part:

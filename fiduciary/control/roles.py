@@ -53,6 +53,11 @@ class Action(StrEnum):
     AUDIT_READ = "audit.read"
     AUDIT_VERIFY = "audit.verify"
     DB_MIGRATE = "db.migrate"
+    RECONCILE_READ = "reconcile.read"
+    RECONCILE_RESOLVE = "reconcile.resolve"
+    RECONCILE_RUN = "reconcile.run"
+    RAILS_READ = "rails.read"
+    RAILS_CONFIGURE = "rails.configure"
 
 
 A = Action
@@ -68,6 +73,8 @@ _READS: Final = frozenset(
         A.TRANSACTIONS_READ,
         A.AUDIT_READ,
         A.AUDIT_VERIFY,
+        A.RECONCILE_READ,
+        A.RAILS_READ,
     }
 )
 

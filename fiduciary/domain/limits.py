@@ -137,3 +137,13 @@ dashboard_forms_remembered_max: Final = 100_000
 """One-time form tokens a process remembers as used (the oldest are forgotten first)."""
 approvers_max: Final = 5
 """Most distinct operators a policy rule may require to approve one payment."""
+
+# Reconciliation.
+reconcile_interval_seconds: Final = 60
+"""How often a running server matches each rail's receipts against the ledger (FIDUCIARY_RECONCILE_SECONDS)."""
+reconcile_first_window_hours: Final = 24
+"""How far back the first round of a process looks."""
+reconcile_overlap_seconds: Final = 300
+"""Receipts are read this much before the window, and settlements this recent wait for the next round."""
+reconcile_transactions_max: Final = 10_000
+flags_page_max: Final = 100

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fiduciary.domain import limits
@@ -28,6 +28,7 @@ from fiduciary.gate.authorize import Authorizer
 from fiduciary.gate.dry_run import RolledBack, dry_run_outcome, trace_of
 from fiduciary.gate.outcomes import agent_actor, outcome_for, refusal
 from fiduciary.gate.parse import prepare, refundable
+from fiduciary.gate.reconcile import RailReport, reconcile_rail
 from fiduciary.gate.refusals import record_unauthenticated
 from fiduciary.gate.screening import Screening, ScreeningConfigs, screen
 from fiduciary.gate.settle import Settlement
@@ -247,6 +248,14 @@ class Gate:
         return txn
 
     # Recovery.
+
+    async def reconcile_rails(self, since: datetime) -> list[RailReport]:
+        """One reconciliation round over every configured rail (flags raised, nothing resolved)."""
+        now = self.clock.now()
+        return [
+            await reconcile_rail(self.store, name, rail, since=since, now=now)
+            for name, rail in self.settlement.rails.items()
+        ]
 
     async def resume(self) -> list[Outcome]:
         """At start-up: finish or roll back what a crash left in flight. Never pays twice."""

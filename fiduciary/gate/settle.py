@@ -28,7 +28,7 @@ from fiduciary.mandates import ClosedMandate, verify_closed
 from fiduciary.mandates.keys import KeyPurpose
 from fiduciary.rails import Direction, Outcome, Rail, RailReceipt, RailRequest, idempotency_key_for
 from fiduciary.rails import mismatch as rail_mismatch
-from fiduciary.rails.config import RailsFile, route
+from fiduciary.rails.config import RailConfig, RailKind, RailsFile, route
 from fiduciary.store import Store, TransactionRow, WriteTx
 from fiduciary.wallets import capture, credit, release
 
@@ -61,6 +61,17 @@ class Settlement:
         self._rail_name = rail
         self._routes = routes
         self._configs = configs or ScreeningConfigs()
+
+    @property
+    def rails(self) -> Mapping[str, Rail]:
+        return self._rails
+
+    @property
+    def routes(self) -> RailsFile:
+        """The rails file this settlement routes by (without one, its single default rail)."""
+        if self._routes is not None:
+            return self._routes
+        return RailsFile((RailConfig(self._rail_name, RailKind.SANDBOX),), {})
 
     async def _route(self, w: WriteTx, txn: TransactionRow) -> str | None:
         """The rail that carries this transaction: a refund's original rail, else by counterparty kind."""
@@ -182,6 +193,10 @@ class Settlement:
             if receipt is not None and mismatch is None:
                 mismatch = rail_mismatch(request, receipt, rail=rail)
             if receipt is not None and mismatch is None:
+                owner = await w.transaction_by_rail_reference(rail, receipt.rail_reference)
+                if owner is not None and owner.transaction_id != fresh.transaction_id:
+                    mismatch = "reference_of_another_transaction"  # a provider repeating an old reference
+            if receipt is not None and mismatch is None:
                 if receipt.outcome is Outcome.SUCCEEDED:
                     return await self._settle(w, fresh, receipt)
                 if receipt.outcome is Outcome.FAILED:
@@ -190,6 +205,7 @@ class Settlement:
                 # Not believed: the hold stays, and a person decides what really happened.
                 await raise_flag(w, fresh, kind=FlagKind.ANSWER_MISMATCH, detail={"cause": mismatch}, receipt=receipt)
             if fresh.state is S.UNKNOWN:
+                await w.release_lease(fresh, owner=self.owner)  # any process's next sweep asks again
                 return fresh
             detail = {"receipt_mismatch": mismatch is not None, "pending": receipt is not None and mismatch is None}
             # Unknown rests without a lease: the next sweep of any process reconciles it.

@@ -2,8 +2,8 @@
 
 | what happened | raised | why |
 | --- | --- | --- |
-| no connection (refused, DNS, pool full), 429 | `RailUnavailable` | the request never arrived |
-| sent, then no answer in time, a dropped connection, 5xx | `RailTimeout` | it may have arrived |
+| no connection (refused, DNS, pool full), 429, 503 | `RailUnavailable` | the request was not taken |
+| sent, then no answer in time, a dropped connection, other 5xx | `RailTimeout` | it may have arrived |
 | 4xx with the provider's reason | `RailRejected` | the provider said no |
 | an answer that is not JSON or larger than the bound | `RailMismatch` | not believed |
 
@@ -77,8 +77,8 @@ class HttpRail:
             raise RailTimeout(f"rail {self.name} did not answer") from exc
         if status == 404 and missing_ok:
             return Answer(status, None, received)
-        if status == 429:
-            raise RailUnavailable(f"rail {self.name} is limiting requests")
+        if status in (429, 503):
+            raise RailUnavailable(f"rail {self.name} is limiting requests or not serving ({status})")
         if status >= 500:
             raise RailTimeout(f"rail {self.name} failed with {status}")
         data = _json(body)

@@ -90,6 +90,10 @@ class Reads(KeyReads, Protocol):
 
     async def flag(self, flag_id: str) -> FlagRow | None: ...
 
+    async def transaction_by_rail_reference(self, rail: str, rail_reference: str) -> TransactionRow | None:
+        """The transaction a rail's reference was recorded on, if any."""
+        ...
+
     async def settled_on_rail(self, rail: str, *, since: str, limit: int) -> list[TransactionRow]:
         """Transactions the rail settled at or after `since`, oldest first."""
         ...
@@ -285,6 +289,10 @@ class WriteTx(Reads, Protocol):
 
     async def end_sessions(self, operator_id: str) -> int:
         """End every open session of an operator (its token was revoked); how many."""
+        ...
+
+    async def release_lease(self, txn: TransactionRow, *, owner: str) -> None:
+        """Let go of this process's claim on a transaction that rests (unknown) until the next sweep."""
         ...
 
     async def insert_flag(self, flag: FlagRow) -> bool:

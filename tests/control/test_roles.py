@@ -51,6 +51,11 @@ CALLS: dict[Action, Call] = {
     Action.AUDIT_READ: lambda rt, op, t: rt.control.records.entries(op, t.org_id),
     Action.AUDIT_VERIFY: lambda rt, op, t: rt.control.records.verify(op),
     Action.DB_MIGRATE: lambda rt, op, t: rt.control.records.migrated(op),
+    Action.RECONCILE_READ: lambda rt, op, t: rt.control.reconciliation.flags(op),
+    Action.RECONCILE_RESOLVE: lambda rt, op, t: rt.control.reconciliation.resolve(op, "flg_nope", note="n"),
+    Action.RECONCILE_RUN: lambda rt, op, t: rt.control.reconciliation.run(op),
+    Action.RAILS_READ: lambda rt, op, t: rt.control.rails.status(op),
+    Action.RAILS_CONFIGURE: lambda rt, op, t: rt.control.rails.add(op, {"name": "sandbox", "kind": "sandbox"}),
 }
 
 

@@ -71,7 +71,7 @@ async def http_server(settings: Settings, live_tenant: Tenant) -> AsyncIterator[
     The server runs in a daemon thread, so it dies with the test process if that process dies.
     The socket is bound here, before the app is built, so the port is known and cannot be taken.
     """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind((HOST, 0))
     port = sock.getsockname()[1]
     app = build_http_app(settings, host=HOST, port=port)
@@ -104,7 +104,7 @@ class Servers:
 
 
 def _serve(app: Any, *, lifespan: str) -> tuple[uvicorn.Server, threading.Thread, socket.socket, int]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind((HOST, 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, host=HOST, port=port, log_config=None, access_log=False, lifespan=lifespan)
@@ -117,7 +117,7 @@ def _serve(app: Any, *, lifespan: str) -> tuple[uvicorn.Server, threading.Thread
 @pytest.fixture
 async def servers(settings: Settings) -> AsyncIterator[Servers]:
     tenant = await make_tenant(settings, SystemClock())
-    agent_sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    agent_sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     agent_sock.bind((HOST, 0))
     agent_port = agent_sock.getsockname()[1]
     app = build_http_app(settings, host=HOST, port=agent_port)

@@ -130,6 +130,11 @@ class Queries:
         row = await self._one("SELECT * FROM reconciliation_flags WHERE flag_id = ?", (flag_id,))
         return None if row is None else FlagRow(**dict(row))
 
+    async def transaction_by_rail_reference(self, rail: str, rail_reference: str) -> TransactionRow | None:
+        sql = "SELECT * FROM transactions WHERE rail = ? AND rail_reference = ? LIMIT 1"
+        row = await self._one(sql, (rail, rail_reference))
+        return None if row is None else TransactionRow.from_row(row)
+
     async def settled_on_rail(self, rail: str, *, since: str, limit: int) -> list[TransactionRow]:
         sql = (
             "SELECT * FROM transactions WHERE rail = ? AND state = 'settled' AND updated_at >= ? "

@@ -458,6 +458,11 @@ CREATE INDEX transactions_by_rail ON transactions(rail, updated_at) WHERE rail I
 """Reconciliation flags: what a rail's receipts and the ledger disagree on, raised by the engine and
 resolved only by an operator (one open flag per finding)."""
 
+RAIL_REFERENCES: Final = """
+CREATE INDEX transactions_by_rail_reference ON transactions(rail, rail_reference) WHERE rail_reference IS NOT NULL;
+"""
+"""Finding the transaction a rail's reference already belongs to, at constant cost."""
+
 MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (
     ("0001_initial", INITIAL),
     ("0002_screening", SCREENING),
@@ -465,5 +470,6 @@ MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (
     ("0004_counters", COUNTERS),
     ("0005_operator_web", OPERATOR_WEB),
     ("0006_rails", RAILS),
+    ("0007_rail_references", RAIL_REFERENCES),
 )
 """(name, SQL) in the order they apply. Append only: never edit a published migration."""

@@ -408,6 +408,13 @@ class Writer(CounterWrites):
         )
         return changed == 1
 
+    async def release_lease(self, txn: TransactionRow, *, owner: str) -> None:
+        await self._exec(
+            "UPDATE transactions SET lease_owner = NULL, lease_until = NULL WHERE org_id = ? AND project_id = ? "
+            "AND transaction_id = ? AND lease_owner = ?",
+            (txn.org_id, txn.project_id, txn.transaction_id, owner),
+        )
+
     async def insert_closed_mandate(
         self, txn: TransactionRow, mandate_id: str, *, parent_id: str, token: str, expires_at: datetime
     ) -> None:

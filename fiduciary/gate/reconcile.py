@@ -1,0 +1,94 @@
+"""Reconciliation: each rail's receipts matched against the ledger; what disagrees becomes a flag.
+
+One round, for one rail, over a time window:
+
+- a receipt whose idempotency key no transaction of ours has: `orphan_receipt`;
+- two receipts (different references) under one key: `duplicate_receipt`;
+- a receipt whose amount or currency differs from its transaction: `amount_mismatch` /
+  `currency_mismatch`;
+- a transaction settled on the rail with no receipt in the window: `missing_receipt`.
+
+The engine never resolves a flag, and never moves money here: unknown outcomes are settled by
+the sweep asking `status(idempotency_key)`, never by a resend. A rail that does not answer is
+reported and asked again on the next round.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from fiduciary.domain import limits
+from fiduciary.domain.clock import iso
+from fiduciary.domain.errors import RailError
+from fiduciary.gate.flags import FlagKind, raise_flag
+from fiduciary.rails import Rail, RailReceipt, idempotency_key_for
+from fiduciary.store import Store, TransactionRow
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = idempotency_key_for("")
+
+
+@dataclass(slots=True)
+class RailReport:
+    rail: str
+    receipts: int = 0
+    settled: int = 0
+    flags: list[str] = field(default_factory=list)
+    error: str | None = None
+    """Why the rail could not be reconciled this round (it is tried again on the next)."""
+
+
+async def reconcile_rail(store: Store, name: str, rail: Rail, *, since: datetime, now: datetime) -> RailReport:
+    """One round for one rail over [since, now]: every disagreement raised as a flag (once)."""
+    report = RailReport(name)
+    try:
+        receipts = await rail.receipts(since - timedelta(seconds=limits.reconcile_overlap_seconds))
+    except RailError as exc:
+        report.error = type(exc).__name__
+        log.warning("rail %s could not be reconciled: %s", name, exc)
+        return report
+    report.receipts = len(receipts)
+    by_key: dict[str, list[RailReceipt]] = defaultdict(list)
+    for receipt in receipts:
+        by_key[receipt.idempotency_key].append(receipt)
+    for key, group in by_key.items():
+        report.flags += await _check_receipts(store, name, key, group)
+    # What settled before the last moments of the window must show among the receipts.
+    settled = await store.read.settled_on_rail(name, since=iso(since), limit=limits.reconcile_transactions_max)
+    cutoff = iso(now - timedelta(seconds=limits.reconcile_overlap_seconds))
+    for txn in settled:
+        report.settled += 1
+        if txn.updated_at <= cutoff and idempotency_key_for(txn.transaction_id) not in by_key:
+            async with store.write() as w:
+                flag = await raise_flag(w, txn, kind=FlagKind.MISSING_RECEIPT, detail={}, rail=name)
+            report.flags += [flag] if flag else []
+    return report
+
+
+async def _check_receipts(store: Store, name: str, key: str, group: list[RailReceipt]) -> list[str]:
+    txn = await _transaction_of(store, key)
+    found: list[str | None] = []
+    async with store.write() as w:
+        if txn is None:
+            detail: dict[str, object] = {"idempotency_key": key}
+            found.append(await raise_flag(w, None, kind=FlagKind.ORPHAN_RECEIPT, detail=detail, receipt=group[0]))
+            return [f for f in found if f]
+        if len({r.rail_reference for r in group}) > 1:
+            detail = {"references": sorted({r.rail_reference for r in group})}
+            found.append(await raise_flag(w, txn, kind=FlagKind.DUPLICATE_RECEIPT, detail=detail, rail=name))
+        receipt = group[0]
+        if receipt.currency != txn.amount.currency:
+            found.append(await raise_flag(w, txn, kind=FlagKind.CURRENCY_MISMATCH, detail={}, receipt=receipt))
+        elif receipt.amount_minor != txn.amount.amount_minor:
+            found.append(await raise_flag(w, txn, kind=FlagKind.AMOUNT_MISMATCH, detail={}, receipt=receipt))
+    return [f for f in found if f]
+
+
+async def _transaction_of(store: Store, key: str) -> TransactionRow | None:
+    if not key.startswith(KEY_PREFIX):
+        return None
+    return await store.read.transaction_by_id(key.removeprefix(KEY_PREFIX))

@@ -1,0 +1,131 @@
+"""Payments through the gate to a configured rail (the wire adapter against its fake provider):
+routing, pending outcomes settled by status, a repeated reference not believed, nothing sent where no
+rail carries the counterparty, and the credential nowhere but in the request."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+
+import pytest
+
+from fiduciary.control import Tenant
+from fiduciary.domain.clock import FakeClock
+from fiduciary.domain.intents import AgentRef, PaymentRequest, Tool
+from fiduciary.domain.results import Outcome, Status
+from fiduciary.runtime import Runtime, open_runtime
+from fiduciary.settings import Settings
+from tests.fakes import FakeWire, serve
+
+pytestmark = pytest.mark.anyio
+
+SECRET = "mt-secret-7Q2xZ"
+
+
+@asynccontextmanager
+async def wired(
+    settings: Settings, clock: FakeClock, fake: FakeWire, *, sandbox: bool = True
+) -> AsyncIterator[Runtime]:
+    async with serve(fake) as url:
+        text = (
+            f'[[rails]]\nname = "mt"\nkind = "wire"\nbase_url = "{url}"\ncredential_env = "MT_CREDENTIAL"\n'
+            'originating_account_id = "acc_ours"\ntimeout_ms = 500\nretry = { attempts = 2, base_ms = 1, max_ms = 5 }\n'
+        )
+        if sandbox:
+            text += '\n[[rails]]\nname = "sandbox"\nkind = "sandbox"\n'
+        settings.rails_path.write_text(text)
+        env = replace(settings, environ={"MT_CREDENTIAL": f"org-1:{SECRET}"})
+        async with open_runtime(env, clock=clock) as rt:
+            yield rt
+
+
+async def pay(rt: Runtime, tenant: Tenant, counterparty: str, amount: str = "100.00", key: str = "k1") -> Outcome:
+    caller = AgentRef(tenant.org_id, tenant.project_id, tenant.agent_id)
+    request = PaymentRequest(Tool.PAY, "rent", amount, "USD", counterparty, idempotency_key=key)
+    return await rt.gate.request(caller, request, reference=f"ref_{key}")
+
+
+async def balance(rt: Runtime, tenant: Tenant) -> tuple[int, int]:
+    wallet = await rt.store.read.wallet(AgentRef(tenant.org_id, tenant.project_id, tenant.agent_id), "USD")
+    assert wallet is not None
+    return wallet.available_minor, wallet.held_minor
+
+
+async def test_an_account_payment_goes_by_wire_and_settles_when_the_order_completes(
+    settings: Settings, clock: FakeClock, tenant: Tenant
+) -> None:
+    fake = FakeWire("org-1", SECRET)
+    async with wired(settings, clock, fake) as rt:
+        first = await pay(rt, tenant, "acct:123456789")
+        assert (first.status, first.code.value) == (Status.UNKNOWN, "outcome_unknown"), "the order is pending"
+        assert await balance(rt, tenant) == (90_000, 10_000), "the hold stays while the bank works"
+        for _ in range(4):
+            await rt.gate.sweep(idle_seconds=0)
+        txn = await rt.store.read.transaction_by_id(first.transaction_id or "")
+        assert txn is not None and txn.state.value == "settled" and txn.rail == "mt"
+        assert await balance(rt, tenant) == (90_000, 0)
+        sandboxed = await pay(rt, tenant, "pix:maria@example.com", amount="10.00", key="k2")
+        assert sandboxed.status is Status.EXECUTED, "no Pix rail: the sandbox carries it"
+    assert fake.created_count(f"fid-{first.transaction_id}") == 1
+
+
+async def test_an_answer_with_another_payments_reference_is_not_believed_and_flagged(
+    settings: Settings, clock: FakeClock, tenant: Tenant
+) -> None:
+    fake = FakeWire("org-1", SECRET)
+    async with wired(settings, clock, fake) as rt:
+        first = await pay(rt, tenant, "acct:123456789")
+        for _ in range(4):
+            await rt.gate.sweep(idle_seconds=0)
+        fake.faults.add("stale_reference", count=10, path_prefix="/api/payment_orders")
+        second = await pay(rt, tenant, "acct:987654321", key="k2")
+        for _ in range(4):
+            await rt.gate.sweep(idle_seconds=0)
+        txn = await rt.store.read.transaction_by_id(second.transaction_id or "")
+        assert txn is not None and txn.state.value == "unknown", "not settled on someone else's receipt"
+        (flag,) = await rt.store.read.flags()
+        assert (flag.kind, flag.transaction_id) == ("answer_mismatch", second.transaction_id)
+        assert await balance(rt, tenant) == (80_000, 10_000), "its hold stays until a person looks"
+    assert first.transaction_id != second.transaction_id
+
+
+async def test_a_counterparty_no_rail_carries_is_rolled_back_and_nothing_is_sent(
+    settings: Settings, clock: FakeClock, tenant: Tenant
+) -> None:
+    fake = FakeWire("org-1", SECRET)
+    async with wired(settings, clock, fake, sandbox=False) as rt:
+        outcome = await pay(rt, tenant, "pix:maria@example.com")
+        assert (outcome.status, outcome.code.value) == (Status.DENIED, "rail_unavailable")
+        assert await balance(rt, tenant) == (100_000, 0)
+    assert fake.objects == []
+
+
+async def test_a_provider_that_is_down_fails_the_payment_cleanly(
+    settings: Settings, clock: FakeClock, tenant: Tenant
+) -> None:
+    fake = FakeWire("org-1", SECRET)
+    fake.faults.add("unavailable", count=10, path_prefix="/api/payment_orders")
+    async with wired(settings, clock, fake) as rt:
+        outcome = await pay(rt, tenant, "acct:123456789")
+        assert (outcome.status, outcome.code.value) == (Status.FAILED, "rail_unavailable")
+        assert await balance(rt, tenant) == (100_000, 0), "nothing moved: the hold is released"
+
+
+async def test_the_credential_reaches_no_table_no_log_and_no_result(
+    settings: Settings, clock: FakeClock, tenant: Tenant, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    fake = FakeWire("org-1", SECRET)
+    fake.faults.add("timeout", path_prefix="/api/payment_orders", delay=1.0)
+    async with wired(settings, clock, fake) as rt:
+        outcome = await pay(rt, tenant, "acct:123456789")
+        await rt.gate.sweep(idle_seconds=0)
+        await rt.control.reconciliation.run(tenant.admin)
+        statuses = await rt.control.rails.status(tenant.admin, probe=True)
+    assert SECRET not in repr(outcome) and SECRET not in repr(statuses)
+    for path in settings.home.rglob("*"):
+        if path.is_file() and path.name != "rails.toml":
+            assert SECRET.encode() not in path.read_bytes(), path
+    assert SECRET not in caplog.text
