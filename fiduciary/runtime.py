@@ -28,7 +28,7 @@ from fiduciary.gate.screening import ScreeningConfigs
 from fiduciary.keyring import Keyring
 from fiduciary.rails import Rail
 from fiduciary.rails.config import load_rails
-from fiduciary.rails.registry import build_rails
+from fiduciary.rails.registry import build_rails, problems
 from fiduciary.settings import Settings
 from fiduciary.store import Store
 from fiduciary.store.sqlite import SqliteStore
@@ -115,6 +115,8 @@ async def open_runtime(
         configs = ScreeningConfigs()
         rails_file = load_rails(settings.rails_path)
         rails = build_rails(rails_file, environ=settings.environ, sandbox_ledger=settings.sandbox_ledger, clock=clock)
+        if maintain and problems(rails):
+            raise ConfigError("; ".join(problems(rails)))  # a server does not start with a rail it cannot use
         for rail in rails.values():
             await rail.open()
         gate = Gate(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -9,7 +10,7 @@ from fiduciary.audit.chain import AuditEntry
 from fiduciary.audit.verify import VerifyReport
 from fiduciary.control import AgentDetails, HeldPayment, KillReport, MandateDetails, UnfreezeReport
 from fiduciary.domain.money import Money
-from fiduciary.domain.records import AgentRow, OperatorRow, TransactionRow
+from fiduciary.domain.records import AgentRow, FlagRow, OperatorRow, TransactionRow
 from fiduciary.domain.results import Outcome
 from fiduciary.wallets import Wallet
 
@@ -203,3 +204,19 @@ def verify(org_id: str, report: VerifyReport) -> Data:
 
 def entry(item: AuditEntry) -> Data:
     return item.body.to_json() | {"entry_hash": item.entry_hash.hex(), "kid": item.kid}
+
+
+def flag(row: FlagRow) -> Data:
+    return {
+        "flag_id": row.flag_id,
+        "kind": row.kind,
+        "rail": row.rail,
+        "org_id": row.org_id,
+        "transaction_id": row.transaction_id,
+        "rail_reference": row.rail_reference,
+        "detail": json.loads(row.detail),
+        "raised_at": row.raised_at,
+        "resolved_by": row.resolved_by,
+        "resolved_at": row.resolved_at,
+        "note": row.note,
+    }

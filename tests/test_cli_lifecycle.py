@@ -214,6 +214,10 @@ async def test_every_printing_command_speaks_json(initialised: Initialised) -> N
         (["audit", "show", mandate_id], "entries"),
         (["db", "migrate"], "up_to_date"),
         (["scan", "pay the March invoice"], "blocked"),
+        (["rails", "list"], "rails"),
+        (["rails", "status"], "rails"),
+        (["reconcile", "list"], "flags"),
+        (["reconcile", "run"], "rails"),
     ]
     for args, key in commands:
         data = await as_json(initialised, *args)
@@ -451,3 +455,33 @@ async def test_policy_simulate_prints_the_decisions_a_file_would_change(
     assert "1 would change" in text.stdout and "counterparty_not_allowed" in text.stdout
     bad = await initialised.run("policy", "simulate", str(tighter), "--days", "365")
     assert bad.returncode == 1 and "--days must be 1 to 90" in bad.stderr
+
+
+async def test_an_admin_adds_a_rail_to_the_rails_file_and_a_bad_one_is_refused(initialised: Initialised) -> None:
+    added = await as_json(
+        initialised, "rails", "add", "mt", "--kind", "wire", "--base-url", "https://bank.example.com",
+        "--credential-env", "MT_CREDENTIAL", "--originating-account-id", "acc_ours",
+    )  # fmt: skip
+    assert added == {"name": "mt", "kind": "wire", "base_url": "https://bank.example.com",
+                     "credential_source": "$MT_CREDENTIAL"}  # fmt: skip
+    rails_file = initialised.home / "rails.toml"
+    assert stat.S_IMODE(rails_file.stat().st_mode) == 0o600 and "MT_CREDENTIAL" in rails_file.read_text()
+    assert 'name = "sandbox"' in rails_file.read_text(), "the sandbox keeps carrying what it carried"
+
+    twice = await initialised.run("rails", "add", "mt", "--kind", "sandbox")
+    assert twice.returncode == 1 and "already configured" in twice.stderr
+    no_key = await initialised.run(
+        "rails", "add", "efi", "--kind", "pix", "--base-url", "https://pix.example.com", "--credential-env", "EFI"
+    )
+    assert no_key.returncode == 1 and "payer_key" in no_key.stderr
+    approver = await add_operator(initialised, "ann", "approver")
+    refused = await initialised.run("rails", "add", "s", "--kind", "sandbox", "--token", approver)
+    assert refused.returncode == 1 and "may not" in refused.stderr
+    assert "efi" not in rails_file.read_text(), "a refused rail leaves the file as it was"
+
+    # Commands still run with a rail whose credential is missing; they say so, and nothing is sent to it.
+    listed = await as_json(initialised, "rails", "list")
+    (mt,) = [r for r in listed["rails"] if r["name"] == "mt"]
+    assert "MT_CREDENTIAL is not set" in mt["problem"]
+    status = await initialised.run("rails", "status")
+    assert status.returncode == 1 and "RailUnavailable" in status.stdout

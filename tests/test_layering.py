@@ -23,6 +23,7 @@ LAYERS = {
     "keyring": 3,
     "settings": 3,
     "logs": 3,
+    "metrics": 3,
     **{name: 4 for name in ("gate", "control", "views", "terminal", "shapes")},
     "runtime": 5,
     **{name: 6 for name in SURFACES},

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import asdict
 from typing import Any
 
+from fiduciary import shapes
 from fiduciary.cli.printed import Printed, listing
 from fiduciary.control import Operator
-from fiduciary.domain.records import FlagRow
 from fiduciary.runtime import Runtime
 
 Args = argparse.Namespace
@@ -47,31 +46,15 @@ async def rails_add(rt: Runtime, op: Operator, args: Args) -> Printed:
     return Printed(data, f"Added rail {added.name} ({added.kind}). Restart the server to use it.")
 
 
-def flag(row: FlagRow) -> dict[str, Any]:
-    return {
-        "flag_id": row.flag_id,
-        "kind": row.kind,
-        "rail": row.rail,
-        "org_id": row.org_id,
-        "transaction_id": row.transaction_id,
-        "rail_reference": row.rail_reference,
-        "detail": json.loads(row.detail),
-        "raised_at": row.raised_at,
-        "resolved_by": row.resolved_by,
-        "resolved_at": row.resolved_at,
-        "note": row.note,
-    }
-
-
 async def reconcile_list(rt: Runtime, op: Operator, args: Args) -> Printed:
-    found = [flag(f) for f in await rt.control.reconciliation.flags(op, include_resolved=args.all)]
+    found = [shapes.flag(f) for f in await rt.control.reconciliation.flags(op, include_resolved=args.all)]
     columns = [("flag_id", "flag"), ("kind", "kind"), ("rail", "rail"), ("transaction_id", "transaction"),
                ("rail_reference", "rail reference"), ("raised_at", "raised"), ("resolved_at", "resolved")]  # fmt: skip
     return listing(found, columns, key="flags", empty="No open flags.")
 
 
 async def reconcile_resolve(rt: Runtime, op: Operator, args: Args) -> Printed:
-    resolved = flag(await rt.control.reconciliation.resolve(op, args.flag, note=args.note))
+    resolved = shapes.flag(await rt.control.reconciliation.resolve(op, args.flag, note=args.note))
     return Printed(resolved, f"Resolved {resolved['flag_id']}.")
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from fiduciary import metrics
 from fiduciary.control.base import Part, action, audit_platform
 from fiduciary.control.roles import Action, Operator
 from fiduciary.domain.codes import Code
@@ -68,6 +69,19 @@ class Rails(Part):
             )
         return added
 
+    @action(Action.METRICS_READ)
+    async def metrics(self, op: Operator) -> bytes:
+        """The Prometheus exposition of this process, with breakers, open flags and holds read now."""
+        settlement = self.ctx.gate.settlement
+        breakers = {}
+        for name, rail in settlement.rails.items():
+            breaker = breaker_of(rail)
+            breakers[name] = ("closed", 0) if breaker is None else (breaker.state.value, breaker.opened)
+        reads = self.store.read
+        return metrics.render(
+            breakers=breakers, flags_open=await reads.open_flag_count(), holds=await reads.held_totals()
+        )
+
     @action(Action.RAILS_READ)
     async def status(self, op: Operator, *, probe: bool = False) -> list[RailStatus]:
         """Every configured rail; with `probe`, each is asked for its latest receipts (nothing moves)."""
@@ -83,6 +97,7 @@ class Rails(Part):
                 credential_source="none" if config.kind is RailKind.SANDBOX else config.credential_source,
                 breaker="closed" if breaker is None else breaker.state.value,
                 breaker_opened=0 if breaker is None else breaker.opened,
+                problem=getattr(rail, "problem", None),
             )
             if probe:
                 started = time.perf_counter()
@@ -97,7 +112,12 @@ class Rails(Part):
         return found
 
 
-HEADER = "# Rails: see `fiduciary rails --help` and the README's Rails section.\n"
+HEADER = (
+    "# Rails: see `fiduciary rails --help` and the README's Rails section.\n"
+    "# The sandbox rail carries what no other rail does; remove it to refuse such payments instead.\n\n"
+    '[[rails]]\nname = "sandbox"\nkind = "sandbox"\n'
+)
+"""A new rails file starts with the sandbox rail, which carried everything before there was one."""
 
 
 def render_entry(entry: dict[str, Any]) -> str:

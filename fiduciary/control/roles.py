@@ -58,6 +58,7 @@ class Action(StrEnum):
     RECONCILE_RUN = "reconcile.run"
     RAILS_READ = "rails.read"
     RAILS_CONFIGURE = "rails.configure"
+    METRICS_READ = "metrics.read"
 
 
 A = Action
@@ -75,6 +76,7 @@ _READS: Final = frozenset(
         A.AUDIT_VERIFY,
         A.RECONCILE_READ,
         A.RAILS_READ,
+        A.METRICS_READ,
     }
 )
 

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from fiduciary import metrics
 from fiduciary.domain import limits
 from fiduciary.domain.clock import Clock
 from fiduciary.domain.codes import Code
@@ -145,7 +146,12 @@ class Gate:
 
     async def submit(self, intent: PaymentIntent, *, reference: str) -> Outcome:
         """Run one parsed intent through the gate and, if it is allowed, to the rail."""
-        screening = screen(intent, await self.configs.for_org(self.store.read, intent.caller.org_id))
+        with metrics.timed("total"):
+            return await self._submit(intent, reference=reference)
+
+    async def _submit(self, intent: PaymentIntent, *, reference: str) -> Outcome:
+        with metrics.timed("screen"):
+            screening = screen(intent, await self.configs.for_org(self.store.read, intent.caller.org_id))
         async with self.store.write() as w:
             existing = await w.transaction_by_key(intent.caller, intent.idempotency_key)
             if existing is not None:
@@ -158,11 +164,13 @@ class Gate:
                 actor=agent_actor(intent.caller),
                 payload=await self._intent_payload(w, intent),
             )
-            txn = await self._screen_and_decide(w, txn, intent, screening, tainted=tainted)
+            with metrics.timed("decide"):
+                txn = await self._screen_and_decide(w, txn, intent, screening, tainted=tainted)
             if tainted and txn.state is S.PENDING_APPROVAL:
                 await self._clear_taint(w, txn)
         if txn.state in (S.AUTHORIZED, S.HELD):
-            txn = await self.settlement.dispatch(txn)
+            with metrics.timed("rail"):
+                txn = await self.settlement.dispatch(txn)
         log.debug("call %s: transaction %s is %s (%s)", reference, txn.transaction_id, txn.state, txn.code)
         return outcome_for(txn)
 

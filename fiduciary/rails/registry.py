@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 
 from fiduciary.domain.clock import Clock
-from fiduciary.rails.base import Rail
+from fiduciary.domain.errors import ConfigError, RailUnavailable
+from fiduciary.rails.base import Rail, RailReceipt, RailRequest
 from fiduciary.rails.card import CardRail
 from fiduciary.rails.config import RailConfig, RailKind, RailsFile
 from fiduciary.rails.pix import PixRail
@@ -22,7 +24,10 @@ def build_rail(config: RailConfig, *, environ: Mapping[str, str], sandbox_ledger
         # The sandbox loses answers on purpose (`@timeout.sandbox`): it is reconciled, never resent.
         return wrap(SandboxRail(sandbox_ledger, clock), retry=RetrySettings(attempts=1), breaker=config.breaker)
     assert config.base_url is not None, "the rails file gives every networked rail a base_url"
-    secret = config.credential(environ)
+    try:
+        secret = config.credential(environ)
+    except ConfigError as exc:
+        return Unconfigured(config.name, str(exc))
     if config.kind is RailKind.CARD:
         adapter = CardRail(config.name, config.base_url, secret=secret, timeout_ms=config.timeout_ms)
     elif config.kind is RailKind.PIX:
@@ -42,6 +47,39 @@ def build_rail(config: RailConfig, *, environ: Mapping[str, str], sandbox_ledger
             timeout_ms=config.timeout_ms,
         )
     return wrap(adapter, retry=config.retry, breaker=config.breaker)
+
+
+class Unconfigured:
+    """A rail the file names but that cannot be built (its credential is missing): every call is
+    `RailUnavailable`, nothing is sent. A server refuses to start with one; a command still runs."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        self.name = name
+        self.problem = problem
+
+    def _refuse(self) -> RailUnavailable:
+        return RailUnavailable(self.problem)
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def dispatch(self, request: RailRequest) -> RailReceipt:
+        raise self._refuse()
+
+    async def status(self, idempotency_key: str) -> RailReceipt | None:
+        raise self._refuse()
+
+    async def reverse(self, receipt: RailReceipt, *, amount_minor: int, idempotency_key: str) -> RailReceipt:
+        raise self._refuse()
+
+    async def receipts(self, since: datetime) -> list[RailReceipt]:
+        raise self._refuse()
+
+
+def problems(rails: Mapping[str, Rail]) -> list[str]:
+    """Why configured rails cannot be used, one line each."""
+    return [rail.problem for rail in rails.values() if isinstance(rail, Unconfigured)]
 
 
 def build_rails(rails: RailsFile, *, environ: Mapping[str, str], sandbox_ledger: Path, clock: Clock) -> dict[str, Rail]:

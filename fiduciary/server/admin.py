@@ -11,15 +11,15 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from fiduciary import shapes
+from fiduciary import metrics, shapes
 from fiduciary.control import MandateSpec, Operator, Role, Scope, diff_policies
 from fiduciary.domain import limits
 from fiduciary.domain.codes import Code
@@ -91,12 +91,9 @@ def endpoint(runtime: Callable[[], Runtime | None], handler: Handler) -> Callabl
         rt = runtime()
         if rt is None:
             return _error(503, "starting", "the server is starting; try again")
-        header = request.headers.get("authorization", "")
-        token = header[7:].strip() if header[:7].lower() == "bearer " else None
-        client = request.client.host if request.client else "unknown"
         try:
             call = Call(dict(request.path_params), dict(request.query_params), await _body(request))
-            op = await rt.control.operators.authenticate(token, source=f"admin-api:{client}")
+            op = await rt.control.operators.authenticate(_bearer(request), source=f"admin-api:{_client(request)}")
             return JSONResponse(await handler(rt, op, call))
         except _TooLarge:
             return _error(413, "too_large", f"the body is larger than {limits.admin_body_bytes_max} bytes")
@@ -336,6 +333,27 @@ async def simulate_policy(rt: Runtime, op: Operator, call: Call) -> Any:
     return {"project_id": project_id, "replayed": found.replayed, "truncated": found.truncated, "changes": changes}
 
 
+async def rails(rt: Runtime, op: Operator, call: Call) -> Any:
+    found = await rt.control.rails.status(op, probe=call.flag("probe"))
+    return {"rails": [asdict(item) for item in found]}
+
+
+async def flags(rt: Runtime, op: Operator, call: Call) -> Any:
+    found = await rt.control.reconciliation.flags(op, include_resolved=call.flag("all"))
+    return {"flags": [shapes.flag(item) for item in found]}
+
+
+async def resolve_flag(rt: Runtime, op: Operator, call: Call) -> Any:
+    return shapes.flag(await rt.control.reconciliation.resolve(op, call.path["flag_id"], note=call.text("note") or ""))
+
+
+async def reconcile(rt: Runtime, op: Operator, call: Call) -> Any:
+    hours = call.body.get("hours", limits.reconcile_first_window_hours)
+    if isinstance(hours, bool) or not isinstance(hours, int):
+        raise InputError(Code.INVALID_ARGUMENT, "`hours` must be a whole number")
+    return {"rails": [asdict(report) for report in await rt.control.reconciliation.run(op, hours=hours)]}
+
+
 ROUTES: list[tuple[str, str, Handler, str]] = [
     ("GET", "/operators", operators, "Every operator with its role and status."),
     ("POST", "/operators", add_operator, 'Add an operator {"name", "role", "expires_days"}; its token, once.'),
@@ -371,6 +389,10 @@ ROUTES: list[tuple[str, str, Handler, str]] = [
     ("POST", "/policy", apply_policy, 'Apply {"source"} as a new version (identical content changes nothing).'),
     ("POST", "/policy/validate", validate_policy, 'Validate {"source"} without applying it.'),
     ("GET", "/audit/verify", audit_verify, "Verify every chain (?org)."),
+    ("GET", "/rails", rails, "The configured rails and their breakers (?probe=1 asks each for its receipts)."),
+    ("GET", "/reconcile/flags", flags, "Open reconciliation flags (?all=1 for resolved ones too)."),
+    ("POST", "/reconcile/flags/{flag_id}/resolve", resolve_flag, 'Resolve a flag with {"note"}.'),
+    ("POST", "/reconcile/run", reconcile, 'One reconciliation round now, {"hours"} back.'),
     ("GET", "/audit/{id}", audit_show, "The audit entries about any id."),
 ]
 
@@ -412,5 +434,27 @@ def admin_routes(runtime: Callable[[], Runtime | None]) -> list[Route]:
     async def document(request: Request) -> JSONResponse:
         return JSONResponse(openapi())
 
+    async def exposition(request: Request) -> Response:
+        """Prometheus metrics; scrape with an operator token (`authorization` in the scrape config)."""
+        rt = runtime()
+        if rt is None:
+            return _error(503, "starting", "the server is starting; try again")
+        try:
+            op = await rt.control.operators.authenticate(_bearer(request), source=f"metrics:{_client(request)}")
+            body = await rt.control.rails.metrics(op)
+        except AccessError as exc:
+            return _error(_status(exc), exc.code, exc.message)
+        return Response(body, media_type=metrics.CONTENT_TYPE)
+
     routes.append(Route(PREFIX + "/openapi.json", document, methods=["GET"]))
+    routes.append(Route("/metrics", exposition, methods=["GET"]))
     return routes
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    return header[7:].strip() if header[:7].lower() == "bearer " else None
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

@@ -23,6 +23,7 @@ from mcp.shared.exceptions import UrlElicitationRequiredError
 from mcp.types import CallToolResult, ElicitRequestURLParams, InputRequiredResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ValidationError
 
+from fiduciary import metrics
 from fiduciary.domain.codes import Code
 from fiduciary.domain.ids import Prefix, new_id
 from fiduciary.domain.intents import AgentRef
@@ -243,6 +244,7 @@ class AgentPlane(MCPServer[Runtime]):
             # The traceback stays in the server log under the reference; the model gets neither.
             log.exception("tool %s failed; reference %s", spec.name, reference)
             return _tool_result(handlers.refused(Code.INTERNAL_ERROR, reference))
+        metrics.count_call(spec.name, str(getattr(result, "code", "unknown")))
         page = _approval_page(runtime, result, ctx)
         if page is not None:
             raise UrlElicitationRequiredError([page])

@@ -55,6 +55,7 @@ CALLS: dict[Action, Call] = {
     Action.RECONCILE_RESOLVE: lambda rt, op, t: rt.control.reconciliation.resolve(op, "flg_nope", note="n"),
     Action.RECONCILE_RUN: lambda rt, op, t: rt.control.reconciliation.run(op),
     Action.RAILS_READ: lambda rt, op, t: rt.control.rails.status(op),
+    Action.METRICS_READ: lambda rt, op, t: rt.control.rails.metrics(op),
     Action.RAILS_CONFIGURE: lambda rt, op, t: rt.control.rails.add(op, {"name": "sandbox", "kind": "sandbox"}),
 }
 

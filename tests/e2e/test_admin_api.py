@@ -13,7 +13,7 @@ import pytest
 
 from fiduciary.control import Role
 from fiduciary.runtime import open_runtime
-from tests.e2e.conftest import Servers, agent_pays, bearer
+from tests.e2e.conftest import HOST, Servers, agent_pays, bearer
 
 pytestmark = pytest.mark.anyio
 
@@ -115,3 +115,19 @@ async def test_the_lifecycle_over_the_api(servers: Servers) -> None:
         assert (await post("/policy", {"source": source}))["changed"] is False
         assert (await post("/kill", {"scope": "platform", "reason": "drill"}))["scope"] == "platform"
         assert (await post("/unfreeze", {"scope": "platform"}))["lifted"]
+
+
+async def test_metrics_are_scraped_with_an_operator_token_and_count_what_happened(servers: Servers) -> None:
+    paid = await agent_pays(servers, "12.00")
+    assert paid["status"] == "executed"
+    url = f"http://{HOST}:{servers.admin_port}/metrics"
+    async with httpx2.AsyncClient() as http:
+        assert (await http.get(url)).status_code == 401
+        answer = await http.get(url, headers=bearer(servers.tenant.admin_token))
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
+    text = answer.text
+    assert 'fiduciary_tool_calls_total{code="executed",tool="pay"}' in text
+    assert 'fiduciary_rail_breaker_state{rail="sandbox"} 0.0' in text
+    assert "fiduciary_reconciliation_flags_open 0.0" in text
+    assert 'fiduciary_holds_outstanding_minor{currency="USD"} 0.0' in text
+    assert 'fiduciary_gate_stage_seconds_count{stage="rail"}' in text

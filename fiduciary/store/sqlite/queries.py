@@ -126,6 +126,14 @@ class Queries:
         sql = "SELECT * FROM reconciliation_flags WHERE (? = 0 OR resolved_at IS NULL) ORDER BY raised_at DESC LIMIT ?"
         return [FlagRow(**dict(row)) for row in await self._all(sql, (int(open_only), limit))]
 
+    async def open_flag_count(self) -> int:
+        row = await self._one("SELECT COUNT(*) AS n FROM reconciliation_flags WHERE resolved_at IS NULL")
+        return 0 if row is None else int(row["n"])
+
+    async def held_totals(self) -> dict[str, int]:
+        rows = await self._all("SELECT currency, SUM(held_minor) AS held FROM wallets GROUP BY currency")
+        return {row["currency"]: int(row["held"]) for row in rows}
+
     async def flag(self, flag_id: str) -> FlagRow | None:
         row = await self._one("SELECT * FROM reconciliation_flags WHERE flag_id = ?", (flag_id,))
         return None if row is None else FlagRow(**dict(row))
