@@ -224,7 +224,7 @@ async def approvals_decide(rt: Runtime, op: Operator, args: Args) -> Printed:
 def _scope(args: Args) -> tuple[Scope, str | None]:
     if args.all:
         return Scope.PLATFORM, None
-    for scope in (Scope.AGENT, Scope.PROJECT, Scope.ORG):
+    for scope in (Scope.AGENT, Scope.PROJECT, Scope.ORG, Scope.RAIL):
         target = getattr(args, scope.value)
         if target is not None:
             return scope, target

@@ -60,6 +60,7 @@ def _scope(p: argparse.ArgumentParser) -> None:
     scope.add_argument("--project", metavar="PRJ", help="every agent of a project")
     scope.add_argument("--org", metavar="ORG", help="every agent of an org")
     scope.add_argument("--all", action="store_true", help="every agent of the platform")
+    scope.add_argument("--rail", metavar="NAME", help="one rail: nothing more is sent to it")
 
 
 def _tenant(p: argparse.ArgumentParser) -> None:

@@ -31,6 +31,8 @@ class Scope(StrEnum):
     PROJECT = "project"
     ORG = "org"
     PLATFORM = "platform"
+    RAIL = "rail"
+    """One rail: nothing more is sent to it; payments for it roll back before the rail."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +81,11 @@ class KillSwitch(Part):
 
     @action(Action.KILL)
     async def pull(self, op: Operator, scope: Scope, target: str | None, *, reason: str) -> KillReport:
-        """Freeze a scope; `target` is the agent, project or org id (None for the platform)."""
+        """Freeze a scope; `target` is the agent, project or org id, or the rail's name (None for the platform)."""
         reason = check_reason(reason)
         target = PLATFORM.org_id if scope is Scope.PLATFORM else (target or "")
+        if scope is Scope.RAIL:
+            return await self._freeze_rail(op, target, reason)
         async with self.store.write() as w:
             if not await _target_exists(w, scope, target):
                 raise not_found(scope.value, target)
@@ -103,6 +107,23 @@ class KillSwitch(Part):
                 for key, value in (await self._stop_agent(w, op, agent, reason, switch_id)).items():
                     counts[key] += value
         return KillReport(switch_id, scope, target, len(agents), **counts)
+
+    async def _freeze_rail(self, op: Operator, rail: str, reason: str) -> KillReport:
+        """Stop sending to one rail. Mandates and approvals stand: this is about the rail, not authority."""
+        if rail not in self.ctx.gate.settlement.rails:
+            raise not_found("rail", rail)
+        async with self.store.write() as w:
+            if await w.rail_frozen(rail) is not None:
+                raise InputError(Code.INVALID_ARGUMENT, f"rail {rail} is already frozen; nothing changed")
+            switch_id = new_id(Prefix.KILL_SWITCH)
+            await w.insert_kill_switch(
+                switch_id, PLATFORM.org_id, scope=Scope.RAIL.value, target=rail, reason=reason, by=op.operator_id
+            )
+            detail = {"switch_id": switch_id, "scope": Scope.RAIL.value, "target": rail, "reason": reason}
+            await w.audit(
+                PLATFORM.org_id, None, actor=op.actor, type="kill_switch.pulled", subject=rail, payload=detail
+            )
+        return KillReport(switch_id, Scope.RAIL, rail, 0)
 
     async def _stop_agent(
         self, w: WriteTx, op: Operator, agent: AgentRow, reason: str, switch_id: str
@@ -147,7 +168,8 @@ class KillSwitch(Part):
             if not switches:
                 raise InputError(Code.INVALID_ARGUMENT, f"{scope.value} {target} is not frozen; nothing changed")
             lifted = await w.lift_kill_switches(scope=scope.value, target=target, by=op.operator_id)
-            orgs = {s.org_id for s in switches} | {a.ref.org_id for a in await _agents_in(w, scope, target)}
+            covered = [] if scope is Scope.RAIL else await _agents_in(w, scope, target)
+            orgs = {s.org_id for s in switches} | {a.ref.org_id for a in covered}
             detail = {"scope": scope.value, "target": target, "switch_ids": lifted}
             for org_id in sorted(orgs):
                 await w.audit(org_id, None, actor=op.actor, type="kill_switch.lifted", subject=target, payload=detail)

@@ -65,6 +65,7 @@ class Code(StrEnum):
     # Rails and settlement.
     RAIL_REJECTED = "rail_rejected"
     RAIL_UNAVAILABLE = "rail_unavailable"
+    RAIL_FROZEN = "rail_frozen"
     OUTCOME_UNKNOWN = "outcome_unknown"
     ROLLED_BACK = "rolled_back"
 
@@ -112,6 +113,7 @@ MESSAGES: dict[Code, str] = {
     Code.APPROVAL_STALE: "the policy changed after the approval was requested; ask again",
     Code.RAIL_REJECTED: "the payment rail refused the payment",
     Code.RAIL_UNAVAILABLE: "the payment rail is not available",
+    Code.RAIL_FROZEN: "a kill switch stops payments on this rail",
     Code.OUTCOME_UNKNOWN: "the rail's answer is not known yet; the payment will be reconciled, never repeated",
     Code.ROLLED_BACK: "the payment was stopped before it left and the funds were released",
     Code.INTERNAL_ERROR: "the request could not be completed; nothing was moved",

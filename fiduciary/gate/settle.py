@@ -99,6 +99,9 @@ class Settlement:
             if name is None:
                 detail = {"cause": "no configured rail carries this counterparty"}
                 return await self.roll_back(w, fresh, code=Code.RAIL_UNAVAILABLE, actor="system", detail=detail)
+            if await w.rail_frozen(name) is not None:
+                detail = {"cause": "kill switch", "rail": name}
+                return await self.roll_back(w, fresh, code=Code.RAIL_FROZEN, actor="system", detail=detail)
             assert fresh.closed_mandate_id is not None
             await w.use_closed_mandate(fresh.org_id, fresh.project_id, fresh.closed_mandate_id)
             # The lease tells every other process that this one is at the rail with it.

@@ -213,7 +213,7 @@ def _scope(call: Call) -> tuple[Scope, str | None]:
     try:
         scope = Scope(call.text("scope") or "")
     except ValueError as exc:
-        raise InputError(Code.INVALID_ARGUMENT, "`scope` is agent, project, org or platform") from exc
+        raise InputError(Code.INVALID_ARGUMENT, "`scope` is agent, project, org, platform or rail") from exc
     return scope, None if scope is Scope.PLATFORM else call.text("target")
 
 

@@ -211,6 +211,10 @@ class Reads(KeyReads, Protocol):
         """The first unlifted kill switch covering this agent, its project, its org or the platform."""
         ...
 
+    async def rail_frozen(self, rail: str) -> KillSwitchRow | None:
+        """The kill switch that freezes this rail, if one is pulled."""
+        ...
+
     async def kill_switches(self, *, active: bool = True) -> list[KillSwitchRow]:
         """Kill switches, oldest first; by default only those not lifted."""
         ...

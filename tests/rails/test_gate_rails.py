@@ -11,8 +11,9 @@ from dataclasses import replace
 
 import pytest
 
-from fiduciary.control import Tenant
+from fiduciary.control import Scope, Tenant
 from fiduciary.domain.clock import FakeClock
+from fiduciary.domain.errors import InputError
 from fiduciary.domain.intents import AgentRef, PaymentRequest, Tool
 from fiduciary.domain.results import Outcome, Status
 from fiduciary.runtime import Runtime, open_runtime
@@ -129,3 +130,25 @@ async def test_the_credential_reaches_no_table_no_log_and_no_result(
         if path.is_file() and path.name != "rails.toml":
             assert SECRET.encode() not in path.read_bytes(), path
     assert SECRET not in caplog.text
+
+
+async def test_a_frozen_rail_receives_nothing_and_the_rest_carries_on(
+    settings: Settings, clock: FakeClock, tenant: Tenant
+) -> None:
+    fake = FakeWire("org-1", SECRET)
+    async with wired(settings, clock, fake) as rt:
+        report = await rt.control.kill.pull(tenant.admin, Scope.RAIL, "mt", reason="the bank reports an outage")
+        assert (report.scope, report.target, report.agents) == (Scope.RAIL, "mt", 0)
+        stopped = await pay(rt, tenant, "acct:123456789")
+        assert (stopped.status, stopped.code.value) == (Status.DENIED, "rail_frozen")
+        assert await balance(rt, tenant) == (100_000, 0), "rolled back before the rail: the hold is released"
+        other = await pay(rt, tenant, "pix:maria@example.com", amount="5.00", key="k2")
+        assert other.status is Status.EXECUTED, "other rails carry on"
+        with pytest.raises(InputError, match="already frozen"):
+            await rt.control.kill.pull(tenant.admin, Scope.RAIL, "mt", reason="again")
+        with pytest.raises(InputError, match="no rail nowhere"):
+            await rt.control.kill.pull(tenant.admin, Scope.RAIL, "nowhere", reason="typo")
+        await rt.control.kill.lift(tenant.admin, Scope.RAIL, "mt")
+        again = await pay(rt, tenant, "acct:123456789", key="k3")
+        assert again.status is Status.UNKNOWN, "lifted: the order is sent (and pending at the bank)"
+    assert len(fake.objects) == 1

@@ -178,7 +178,7 @@ def _scope(p: Page) -> tuple[Scope, str | None]:
     try:
         scope = Scope(p.field("scope") or "")
     except ValueError as exc:
-        raise FormError(Code.INVALID_ARGUMENT, "pick a scope: agent, project, org or platform") from exc
+        raise FormError(Code.INVALID_ARGUMENT, "pick a scope: agent, project, org, platform or rail") from exc
     return scope, None if scope is Scope.PLATFORM else p.field("target")
 
 

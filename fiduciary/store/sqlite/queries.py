@@ -410,6 +410,11 @@ class Queries:
         row = await self._one(sql, (caller.org_id, caller.agent_id, caller.project_id))
         return None if row is None else KillSwitchRow(**dict(row))
 
+    async def rail_frozen(self, rail: str) -> KillSwitchRow | None:
+        sql = "SELECT * FROM kill_switches WHERE lifted_at IS NULL AND scope = 'rail' AND target = ? LIMIT 1"
+        row = await self._one(sql, (rail,))
+        return None if row is None else KillSwitchRow(**dict(row))
+
     async def kill_switches(self, *, active: bool = True) -> list[KillSwitchRow]:
         """Kill switches, oldest first; by default only those not lifted."""
         sql = "SELECT * FROM kill_switches WHERE (? = 0 OR lifted_at IS NULL) ORDER BY pulled_at, switch_id LIMIT ?"

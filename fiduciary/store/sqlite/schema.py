@@ -463,6 +463,29 @@ CREATE INDEX transactions_by_rail_reference ON transactions(rail, rail_reference
 """
 """Finding the transaction a rail's reference already belongs to, at constant cost."""
 
+RAIL_FREEZE: Final = """
+CREATE TABLE kill_switches_v3 (
+    switch_id   TEXT NOT NULL PRIMARY KEY,
+    org_id      TEXT NOT NULL REFERENCES orgs(org_id),
+    scope       TEXT NOT NULL CHECK (scope IN ('agent', 'project', 'org', 'platform', 'rail')),
+    target      TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    pulled_by   TEXT NOT NULL,
+    pulled_at   TEXT NOT NULL,
+    lifted_by   TEXT,
+    lifted_at   TEXT
+) STRICT;
+INSERT INTO kill_switches_v3 SELECT * FROM kill_switches;
+DROP INDEX kill_switches_active;
+DROP INDEX kill_switches_platform;
+DROP TABLE kill_switches;
+ALTER TABLE kill_switches_v3 RENAME TO kill_switches;
+CREATE INDEX kill_switches_active ON kill_switches(org_id, target) WHERE lifted_at IS NULL;
+CREATE INDEX kill_switches_platform ON kill_switches(scope) WHERE lifted_at IS NULL AND scope = 'platform';
+CREATE INDEX kill_switches_rail ON kill_switches(target) WHERE lifted_at IS NULL AND scope = 'rail';
+"""
+"""Kill switches that freeze one rail: nothing more is sent to it until it is lifted."""
+
 MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (
     ("0001_initial", INITIAL),
     ("0002_screening", SCREENING),
@@ -471,5 +494,6 @@ MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (
     ("0005_operator_web", OPERATOR_WEB),
     ("0006_rails", RAILS),
     ("0007_rail_references", RAIL_REFERENCES),
+    ("0008_rail_freeze", RAIL_FREEZE),
 )
 """(name, SQL) in the order they apply. Append only: never edit a published migration."""
