@@ -131,6 +131,7 @@ def mandate(item: MandateDetails) -> Data:
         "counterparties": None if t.counterparties is None else list(t.counterparties),
         "categories": None if t.categories is None else list(t.categories),
         "countries": None if t.countries is None else list(t.countries),
+        "rails": None if t.rails is None else list(t.rails),
         "purpose": t.purpose,
         "not_before": _ts(m.not_before),
         "expires_at": _ts(m.expires_at),

@@ -106,6 +106,7 @@ async def mandates_issue(rt: Runtime, op: Operator, args: Args) -> Printed:
         counterparties=None if not args.counterparty else tuple(args.counterparty),
         categories=None if not args.category else tuple(args.category),
         countries=None if not args.country else tuple(args.country),
+        rails=None if not args.rail else tuple(args.rail),
         not_before=args.not_before,
         expires_at=args.expires,
     )

@@ -159,6 +159,7 @@ def _mandates(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
     q.add_argument(
         "--country", action="append", metavar="CC", help="an allowed country, ISO alpha-2; repeat (default: any)"
     )
+    q.add_argument("--rail", action="append", metavar="NAME", help="an allowed rail; repeat (default: any)")
     q.add_argument("--purpose", required=True, help="what the mandate is for")
     q.add_argument("--not-before", metavar="TIME", help="ISO 8601 time or date it starts (default: now)")
     q.add_argument("--expires", metavar="TIME", help="ISO 8601 time or date it ends (default: 30 days after it starts)")

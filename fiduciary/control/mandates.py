@@ -21,6 +21,7 @@ from fiduciary.mandates.keys import KeyPurpose
 from fiduciary.store import OpenMandateRow, Reads, WriteTx
 
 _COUNTRY_RE = re.compile(r"[A-Z]{2}")
+_RAIL_RE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 DEFAULT_DAYS = 30
 
 
@@ -38,6 +39,8 @@ class MandateSpec:
     counterparties: tuple[str, ...] | None = None
     categories: tuple[str, ...] | None = None
     countries: tuple[str, ...] | None = None
+    rails: tuple[str, ...] | None = None
+    """The rails its payments may go through, by name (default: any)."""
     not_before: datetime | str | None = None
     """When it starts (default: now); a string is an ISO 8601 time or a date."""
     expires_at: datetime | str | None = None
@@ -89,6 +92,9 @@ def terms_of(spec: MandateSpec) -> OpenTerms:
     countries = _listed(spec.countries, "countries", 2)
     if countries is not None and not all(_COUNTRY_RE.fullmatch(c) for c in countries):
         raise _bad("countries are ISO 3166 alpha-2 codes such as BR")
+    rails = _listed(spec.rails, "rails", 32)
+    if rails is not None and not all(_RAIL_RE.fullmatch(r) for r in rails):
+        raise _bad("rails are named as in the rails file: lower-case letters, digits, - and _")
     purpose = spec.purpose.strip()
     if not purpose or len(purpose) > limits.purpose_chars_max or not purpose.isprintable():
         raise _bad(f"the purpose must be 1 to {limits.purpose_chars_max} printable characters")
@@ -102,6 +108,7 @@ def terms_of(spec: MandateSpec) -> OpenTerms:
         counterparties=_payees(spec.counterparties),
         categories=_listed(spec.categories, "categories", limits.category_chars_max),
         countries=countries,
+        rails=rails,
     )
 
 
@@ -149,6 +156,7 @@ async def sign_and_store(
             "counterparty_count": None if terms.counterparties is None else len(terms.counterparties),
             "categories": None if terms.categories is None else list(terms.categories),
             "countries": None if terms.countries is None else list(terms.countries),
+            "rails": None if terms.rails is None else list(terms.rails),
             "not_before": int(not_before.timestamp()),
             "expires_at": int(expires_at.timestamp()),
         },

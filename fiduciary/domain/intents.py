@@ -52,6 +52,8 @@ class PaymentIntent:
     memo: str | None = None
     original_transaction_id: str | None = None
     metadata: tuple[tuple[str, str], ...] = field(default=())
+    rail: str | None = None
+    """The rail the caller asked for by name; None lets routing choose by counterparty kind."""
 
     def free_text(self) -> list[tuple[str, str]]:
         """Every caller-written text field as (field name, text), for injection screening."""
@@ -66,7 +68,7 @@ class PaymentIntent:
 
     def arguments(self) -> dict[str, object]:
         """The exact arguments as plain values: what an approval and an idempotency key bind to."""
-        return {
+        values: dict[str, object] = {
             "tool": self.tool.value,
             "amount_minor": self.amount.amount_minor,
             "currency": self.amount.currency,
@@ -78,6 +80,9 @@ class PaymentIntent:
             "original_transaction_id": self.original_transaction_id,
             "metadata": dict(self.metadata),
         }
+        if self.rail is not None:  # absent unless asked, so the hashes of earlier arguments stand
+            values["rail"] = self.rail
+        return values
 
     def args_hash(self) -> str:
         """SHA-256 over the canonical JSON of `arguments()`."""
@@ -103,3 +108,4 @@ class PaymentRequest:
     original_transaction_id: str | None = None
     metadata: tuple[tuple[str, str], ...] = field(default=())
     dry_run: bool = False
+    rail: str | None = None

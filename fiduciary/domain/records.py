@@ -82,6 +82,8 @@ class TransactionRow:
     """The process working on this transaction while it is in flight."""
     lease_until: str | None = None
     """Until when that process's claim holds; after it, another process may take the work over."""
+    requested_rail: str | None = None
+    """The rail the caller named, if any (part of the arguments; `rail` is where it went)."""
 
     @property
     def caller(self) -> AgentRef:
@@ -101,6 +103,7 @@ class TransactionRow:
             memo=self.memo,
             original_transaction_id=self.original_transaction_id,
             metadata=self.metadata,
+            rail=self.requested_rail,
         )
 
     @classmethod

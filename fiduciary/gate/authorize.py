@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -28,8 +29,16 @@ S = TxState
 class Authorizer:
     """Decides inside the caller's write transaction; never touches a rail."""
 
-    def __init__(self, signers: SignerSource, *, dashboard_url: str | None = None) -> None:
+    def __init__(
+        self,
+        signers: SignerSource,
+        *,
+        dashboard_url: str | None = None,
+        router: Callable[[PaymentIntent], str | None] | None = None,
+    ) -> None:
         self._signers = signers
+        self._router = router
+        """Where a payment would go, so a mandate limited to some rails covers only those."""
         self._policies: dict[str, Policy] = {}
         self._dashboard_url = dashboard_url
 
@@ -210,7 +219,8 @@ class Authorizer:
                 invalid.append({"mandate_id": row.mandate_id, "cause": exc.cause})
                 continue
             candidates.append((mandate, MandateUsage(row.uses, row.used_minor)))
-        chosen, code = choose(candidates, intent, now=w.now)
+        rail = None if self._router is None else self._router(intent)
+        chosen, code = choose(candidates, intent, now=w.now, rail=rail)
         if invalid:
             payload["invalid_mandates"] = invalid
         if chosen is not None:

@@ -65,8 +65,8 @@ class Gate:
         self.owner = owner
         self.dashboard_url = dashboard_url
         """Where operators open the dashboard (held-payment notices link to it), if anyone serves it."""
-        self.authorizer = Authorizer(signers, dashboard_url=dashboard_url)
         self.settlement = Settlement(store, rails, rail=rail, owner=owner, configs=configs, routes=routes)
+        self.authorizer = Authorizer(signers, dashboard_url=dashboard_url, router=self.settlement.route_of)
 
     # Submission.
 

@@ -19,7 +19,7 @@ from fiduciary.domain.clock import iso, parse_iso
 from fiduciary.domain.codes import Code
 from fiduciary.domain.counterparties import parse_counterparty
 from fiduciary.domain.errors import MandateError, RailError, RailMismatch, RailRejected, RailTimeout, RailUnavailable
-from fiduciary.domain.intents import OUTFLOWS, Tool
+from fiduciary.domain.intents import OUTFLOWS, PaymentIntent, Tool
 from fiduciary.domain.states import TxState
 from fiduciary.gate.authorize import closed_terms
 from fiduciary.gate.flags import FlagKind, raise_flag
@@ -80,9 +80,17 @@ class Settlement:
             if original is not None and original.rail is not None:
                 return original.rail if original.rail in self._rails else None
         if self._routes is None:
-            return self._rail_name
-        name = route(self._routes, parse_counterparty(txn.counterparty).kind)
+            return self._rail_name if txn.requested_rail in (None, self._rail_name) else None
+        name = route(self._routes, parse_counterparty(txn.counterparty).kind, requested=txn.requested_rail)
         return name if name in self._rails else None
+
+    def route_of(self, intent: PaymentIntent) -> str | None:
+        """Where a new payment would go (None: no configured rail carries it); a refund follows its charge."""
+        if intent.tool is Tool.REFUND:
+            return None
+        if self._routes is None:
+            return self._rail_name if intent.rail in (None, self._rail_name) else None
+        return route(self._routes, parse_counterparty(intent.counterparty).kind, requested=intent.rail)
 
     async def dispatch(self, txn: TransactionRow) -> TransactionRow:
         """Verify the closed mandate again, record the dispatch, call the rail, settle."""

@@ -23,8 +23,12 @@ def _casefold_in(value: str | None, allowed: tuple[str, ...] | None) -> bool:
     return value.casefold() in {item.casefold() for item in allowed}
 
 
-def covers(mandate: OpenMandate, usage: MandateUsage, intent: PaymentIntent, *, now: datetime) -> Code | None:
-    """None when `mandate` covers `intent`; otherwise why not (`no_mandate` or `mandate_exhausted`)."""
+def covers(
+    mandate: OpenMandate, usage: MandateUsage, intent: PaymentIntent, *, now: datetime, rail: str | None = None
+) -> Code | None:
+    """None when `mandate` covers `intent` on `rail`; otherwise why not (`no_mandate` or `mandate_exhausted`).
+
+    `rail` is where the payment would go (None for a refund, which follows its charge)."""
     terms = mandate.terms
     in_scope = (
         mandate.not_before <= now < mandate.expires_at
@@ -33,6 +37,7 @@ def covers(mandate: OpenMandate, usage: MandateUsage, intent: PaymentIntent, *, 
         and _counterparty_in(intent.counterparty, terms.counterparties)
         and _casefold_in(intent.category, terms.categories)
         and _casefold_in(intent.country, terms.countries)
+        and (terms.rails is None or rail is None or rail in terms.rails)
     )
     if not in_scope:
         return Code.NO_MANDATE
@@ -45,12 +50,16 @@ def covers(mandate: OpenMandate, usage: MandateUsage, intent: PaymentIntent, *, 
 
 
 def choose(
-    candidates: Sequence[tuple[OpenMandate, MandateUsage]], intent: PaymentIntent, *, now: datetime
+    candidates: Sequence[tuple[OpenMandate, MandateUsage]],
+    intent: PaymentIntent,
+    *,
+    now: datetime,
+    rail: str | None = None,
 ) -> tuple[OpenMandate | None, Code]:
     """The first mandate that covers the intent, or the most telling reason none does."""
     best_refusal = Code.NO_MANDATE
     for mandate, usage in candidates:
-        refusal = covers(mandate, usage, intent, now=now)
+        refusal = covers(mandate, usage, intent, now=now, rail=rail)
         if refusal is None:
             return mandate, Code.OK
         if refusal is Code.MANDATE_EXHAUSTED:

@@ -21,6 +21,8 @@ class OpenTerms:
     counterparties: tuple[str, ...] | None = None
     categories: tuple[str, ...] | None = None
     countries: tuple[str, ...] | None = None
+    rails: tuple[str, ...] | None = None
+    """The rails payments under this mandate may go through, by name; None: any."""
 
     def __post_init__(self) -> None:
         # Terms also arrive from a token's claims, so these are checks, not assertions.
@@ -28,7 +30,7 @@ class OpenTerms:
             raise ValueError("the per-use maximum must be positive and within the total cap")
         if self.max_uses is not None and self.max_uses <= 0:
             raise ValueError("max uses must be positive")
-        for listed in (self.tools, self.counterparties, self.categories, self.countries):
+        for listed in (self.tools, self.counterparties, self.categories, self.countries, self.rails):
             if listed is not None and len(listed) > limits.open_mandate_constraint_list_max:
                 raise ValueError("a constraint list is too long")
 

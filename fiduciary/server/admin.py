@@ -193,6 +193,7 @@ async def issue_mandate(rt: Runtime, op: Operator, call: Call) -> Any:
         counterparties=_names(call, "counterparties"),
         categories=_names(call, "categories"),
         countries=_names(call, "countries"),
+        rails=_names(call, "rails"),
         not_before=call.text("not_before", required=False),
         expires_at=call.text("expires_at", required=False),
     )

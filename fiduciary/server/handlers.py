@@ -62,6 +62,7 @@ def _request(tool: Tool, args: s.PayArgs) -> PaymentRequest:
         memo=args.memo,
         metadata=tuple(sorted((args.metadata or {}).items())),
         dry_run=args.dry_run,
+        rail=args.rail,
     )
 
 

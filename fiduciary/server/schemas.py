@@ -79,6 +79,14 @@ class PayArgs(_Args):
     memo: Annotated[str | None, Field(max_length=limits.memo_chars_max)] = None
     metadata: Metadata = None
     dry_run: DryRun = False
+    rail: Annotated[
+        str | None,
+        Field(
+            max_length=32,
+            pattern=r"^[a-z][a-z0-9_-]*$",
+            description="A configured rail by name; default: chosen by the counterparty's kind.",
+        ),
+    ] = None
 
 
 class ChargeArgs(PayArgs):

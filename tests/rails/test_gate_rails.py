@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from fiduciary.control import Scope, Tenant
+from fiduciary.control import MandateSpec, Scope, Tenant
 from fiduciary.domain.clock import FakeClock
 from fiduciary.domain.errors import InputError
 from fiduciary.domain.intents import AgentRef, PaymentRequest, Tool
@@ -152,3 +152,34 @@ async def test_a_frozen_rail_receives_nothing_and_the_rest_carries_on(
         again = await pay(rt, tenant, "acct:123456789", key="k3")
         assert again.status is Status.UNKNOWN, "lifted: the order is sent (and pending at the bank)"
     assert len(fake.objects) == 1
+
+
+async def test_a_call_may_name_its_rail_and_a_mandate_may_limit_the_rails(
+    settings: Settings, clock: FakeClock, tenant: Tenant
+) -> None:
+    fake = FakeWire("org-1", SECRET)
+    async with wired(settings, clock, fake) as rt:
+        caller = AgentRef(tenant.org_id, tenant.project_id, tenant.agent_id)
+
+        async def named(rail: str, key: str) -> Outcome:
+            request = PaymentRequest(Tool.PAY, "rent", "10.00", "USD", "acct:123456789", idempotency_key=key, rail=rail)
+            return await rt.gate.request(caller, request, reference=f"ref_{key}")
+
+        by_name = await named("sandbox", "n1")
+        assert by_name.status is Status.EXECUTED and fake.objects == [], "named: the sandbox, not the bank"
+        unknown = await named("nowhere", "n2")
+        assert (unknown.status, unknown.code.value) == (Status.DENIED, "rail_unavailable")
+        replayed = await named("sandbox", "n1")
+        assert replayed.replayed and replayed.transaction_id == by_name.transaction_id
+        other_rail = await named("mt", "n1")
+        assert other_rail.code.value == "idempotency_conflict", "the rail is part of the arguments a key binds to"
+
+        await rt.control.mandates.revoke(tenant.admin, tenant.mandate_id, reason="replaced by a wire-only one")
+        spec = MandateSpec(agent_id=tenant.agent_id, currency="USD", max_per_use="100.00", total_cap="500.00",
+                           purpose="wires", rails=("mt",))  # fmt: skip
+        issued = await rt.control.mandates.issue(tenant.admin, spec)
+        assert issued.mandate is not None and issued.mandate.terms.rails == ("mt",)
+        to_sandbox = await pay(rt, tenant, "pix:maria@example.com", amount="5.00", key="n3")
+        assert (to_sandbox.status, to_sandbox.code.value) == (Status.DENIED, "no_mandate"), "refused at once"
+        by_wire = await pay(rt, tenant, "acct:123456789", amount="5.00", key="n4")
+        assert by_wire.status is Status.UNKNOWN, "covered: sent as a payment order"

@@ -486,6 +486,11 @@ CREATE INDEX kill_switches_rail ON kill_switches(target) WHERE lifted_at IS NULL
 """
 """Kill switches that freeze one rail: nothing more is sent to it until it is lifted."""
 
+REQUESTED_RAIL: Final = """
+ALTER TABLE transactions ADD COLUMN requested_rail TEXT;
+"""
+"""The rail a caller named (part of the arguments an approval and an idempotency key bind to)."""
+
 MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (
     ("0001_initial", INITIAL),
     ("0002_screening", SCREENING),
@@ -495,5 +500,6 @@ MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (
     ("0006_rails", RAILS),
     ("0007_rail_references", RAIL_REFERENCES),
     ("0008_rail_freeze", RAIL_FREEZE),
+    ("0009_requested_rail", REQUESTED_RAIL),
 )
 """(name, SQL) in the order they apply. Append only: never edit a published migration."""

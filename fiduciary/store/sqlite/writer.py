@@ -236,8 +236,8 @@ class Writer(CounterWrites):
         await self._exec(
             "INSERT INTO transactions (org_id, project_id, transaction_id, agent_id, tool, state, code, "
             "amount_minor, currency, counterparty, purpose, category, country, memo, metadata, "
-            "idempotency_key, args_hash, reference, original_transaction_id, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, 'received', 'ok', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "idempotency_key, args_hash, reference, original_transaction_id, created_at, updated_at, "
+            "requested_rail) VALUES (?, ?, ?, ?, ?, 'received', 'ok', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 caller.org_id,
                 caller.project_id,
@@ -258,6 +258,7 @@ class Writer(CounterWrites):
                 intent.original_transaction_id,
                 stamp,
                 stamp,
+                intent.rail,
             ),
         )
         row = TransactionRow(
@@ -287,6 +288,7 @@ class Writer(CounterWrites):
             rail_reference=None,
             created_at=stamp,
             updated_at=stamp,
+            requested_rail=intent.rail,
         )
         await self.audit(
             caller.org_id,
