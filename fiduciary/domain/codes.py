@@ -66,6 +66,7 @@ class Code(StrEnum):
     RAIL_REJECTED = "rail_rejected"
     RAIL_UNAVAILABLE = "rail_unavailable"
     RAIL_FROZEN = "rail_frozen"
+    RAIL_BLOCKED = "rail_blocked"
     OUTCOME_UNKNOWN = "outcome_unknown"
     ROLLED_BACK = "rolled_back"
 
@@ -114,6 +115,7 @@ MESSAGES: dict[Code, str] = {
     Code.RAIL_REJECTED: "the payment rail refused the payment",
     Code.RAIL_UNAVAILABLE: "the payment rail is not available",
     Code.RAIL_FROZEN: "a kill switch stops payments on this rail",
+    Code.RAIL_BLOCKED: "the policy does not allow payments through this rail",
     Code.OUTCOME_UNKNOWN: "the rail's answer is not known yet; the payment will be reconciled, never repeated",
     Code.ROLLED_BACK: "the payment was stopped before it left and the funds were released",
     Code.INTERNAL_ERROR: "the request could not be completed; nothing was moved",

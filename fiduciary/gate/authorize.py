@@ -66,7 +66,8 @@ class Authorizer:
         if policy is None:
             return await w.move(txn, S.DENIED, actor=actor, code=Code.POLICY_MISSING, payload={"stage": "policy"})
         mandate_payload: dict[str, Any] = {}
-        mandate, code = await self._covering_mandate(w, intent, mandate_payload)
+        rail = None if self._router is None else self._router(intent)
+        mandate, code = await self._covering_mandate(w, intent, mandate_payload, rail)
         counts = {c.rule_id: await _read_count(w, caller, c) for c in policies.counts_for(policy, intent, w.now)}
         facts = PolicyInput(
             counts,
@@ -76,6 +77,7 @@ class Authorizer:
             # A payee the operator named in the covering mandate is known, whether or not it was paid before.
             payee_in_mandate=mandate is not None and mandate.terms.counterparties is not None,
             now=w.now,
+            rail=rail,
         )
         decision = policies.evaluate(intent, facts, policy)
         if approval is None:
@@ -197,7 +199,7 @@ class Authorizer:
         return txn
 
     async def _covering_mandate(
-        self, w: WriteTx, intent: PaymentIntent, payload: dict[str, Any]
+        self, w: WriteTx, intent: PaymentIntent, payload: dict[str, Any], rail: str | None
     ) -> tuple[OpenMandate | None, Code]:
         caller = intent.caller
         keys = await w.public_keys(caller.org_id, KeyPurpose.MANDATE)
@@ -219,7 +221,6 @@ class Authorizer:
                 invalid.append({"mandate_id": row.mandate_id, "cause": exc.cause})
                 continue
             candidates.append((mandate, MandateUsage(row.uses, row.used_minor)))
-        rail = None if self._router is None else self._router(intent)
         chosen, code = choose(candidates, intent, now=w.now, rail=rail)
         if invalid:
             payload["invalid_mandates"] = invalid

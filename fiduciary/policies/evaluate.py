@@ -53,6 +53,8 @@ class PolicyInput:
     """The covering open mandate names this counterparty in its allow-list: the payee is known."""
     now: datetime | None = None
     """When the decision is taken; time windows treat an unknown time as inside (fail closed)."""
+    rail: str | None = None
+    """The rail the payment would go through (None: a refund, which follows its charge, or no rail)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +169,7 @@ _DENY: dict[RuleKind, tuple[Code, Check]] = {
     K.DENY_COUNTERPARTY: (Code.COUNTERPARTY_BLOCKED, lambda r, s, f: bool(s.keys & r.counterparties)),
     K.DENY_COUNTRY: (Code.COUNTRY_BLOCKED, lambda r, s, f: s.country in r.values),
     K.DENY_CATEGORY: (Code.CATEGORY_BLOCKED, lambda r, s, f: s.category in r.values),
+    K.DENY_RAIL: (Code.RAIL_BLOCKED, lambda r, s, f: f.rail is not None and f.rail in r.values),
     K.COUNTERPARTY_LIMIT: (Code.COUNTERPARTY_LIMIT_EXCEEDED, _over_payee_limit),
 }
 _HOLD: dict[RuleKind, Check] = {

@@ -51,6 +51,7 @@ REQUIRED: dict[RuleKind, frozenset[str]] = {
     K.DENY_COUNTERPARTY: frozenset({"counterparties"}),
     K.DENY_COUNTRY: frozenset({"countries"}),
     K.DENY_CATEGORY: frozenset({"categories"}),
+    K.DENY_RAIL: frozenset({"rails"}),
     K.INJECTION_REVIEW: frozenset({"min_score"}),
     K.BLOCKED_HOURS: frozenset({"start", "end"}),
     K.COUNTERPARTY_LIMIT: frozenset({"window"}),
@@ -224,6 +225,8 @@ def _rule(raw: object, at: str, index: int, currencies: frozenset[str]) -> Rule:
         fields["counterparties"] = _counterparties(raw["counterparties"], where, "counterparties")
     if kind is K.DENY_COUNTRY:
         fields["values"] = _countries(raw["countries"], where, "countries")
+    if kind is K.DENY_RAIL:
+        fields["values"] = _names(raw["rails"], where, "rails") or frozenset()
     if kind is K.DENY_CATEGORY:
         fields["values"] = frozenset(c.casefold() for c in _names(raw["categories"], where, "categories") or ())
     if kind is K.INJECTION_REVIEW:

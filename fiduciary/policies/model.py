@@ -29,6 +29,8 @@ class RuleKind(StrEnum):
     """Deny payments whose country (ISO 3166 alpha-2) is listed."""
     DENY_CATEGORY = "deny_category"
     """Deny payments whose category (e.g. an MCC code) is listed."""
+    DENY_RAIL = "deny_rail"
+    """Deny payments that would go through one of the listed rails (by name, as in the rails file)."""
     BLOCKED_HOURS = "blocked_hours"
     """Deny (or, with action = "approval", hold) payments inside a weekly time window."""
     COUNTERPARTY_LIMIT = "counterparty_limit"

@@ -40,6 +40,7 @@ TYPES: dict[str, Any] = {
     "counterparties": _Names,
     "countries": Annotated[list[_Country], Field(min_length=1)],
     "categories": _Names,
+    "rails": _Names,
     "min_score": _Score,
     "max_score": _Score,
     "start": _Clock,

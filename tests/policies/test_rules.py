@@ -243,3 +243,12 @@ def test_approvers_belong_only_to_rules_that_hold() -> None:
         parse_policy(
             HEAD + '[[rules]]\nid = "cap"\nkind = "max_amount"\ncurrency = "USD"\namount = "1.00"\napprovers = 2\n'
         )
+
+
+def test_deny_rail_names_the_rails_a_payment_may_not_go_through() -> None:
+    rules = parse_policy(HEAD + '[[rules]]\nid = "no-wires"\nkind = "deny_rail"\nrails = ["mt", "mt-eu"]\n')
+    assert evaluate(intent(), PolicyInput(now=MONDAY_NOON, rail="mt"), rules).code is Code.RAIL_BLOCKED
+    assert evaluate(intent(), PolicyInput(now=MONDAY_NOON, rail="sandbox"), rules).allowed
+    assert evaluate(intent(), PolicyInput(now=MONDAY_NOON), rules).allowed, "a refund follows its charge's rail"
+    with pytest.raises(ConfigError, match="missing keys rails"):
+        parse_policy(HEAD + '[[rules]]\nid = "x"\nkind = "deny_rail"\n')

@@ -18,6 +18,7 @@ from fiduciary.domain.intents import AgentRef, PaymentRequest, Tool
 from fiduciary.domain.results import Outcome, Status
 from fiduciary.runtime import Runtime, open_runtime
 from fiduciary.settings import Settings
+from tests.conftest import TEST_POLICY
 from tests.fakes import FakeWire, serve
 
 pytestmark = pytest.mark.anyio
@@ -183,3 +184,15 @@ async def test_a_call_may_name_its_rail_and_a_mandate_may_limit_the_rails(
         assert (to_sandbox.status, to_sandbox.code.value) == (Status.DENIED, "no_mandate"), "refused at once"
         by_wire = await pay(rt, tenant, "acct:123456789", amount="5.00", key="n4")
         assert by_wire.status is Status.UNKNOWN, "covered: sent as a payment order"
+
+
+async def test_a_policy_may_deny_a_rail(settings: Settings, clock: FakeClock, tenant: Tenant) -> None:
+    fake = FakeWire("org-1", SECRET)
+    policy = TEST_POLICY + '\n[[rules]]\nid = "no-wires"\nkind = "deny_rail"\nrails = ["mt"]\n'
+    async with wired(settings, clock, fake) as rt:
+        await rt.control.config.apply_policy(tenant.admin, tenant.org_id, tenant.project_id, policy)
+        denied = await pay(rt, tenant, "acct:123456789")
+        assert (denied.status, denied.code.value) == (Status.DENIED, "rail_blocked")
+        allowed = await pay(rt, tenant, "pix:maria@example.com", amount="5.00", key="k2")
+        assert allowed.status is Status.EXECUTED, "the sandbox is not denied"
+    assert fake.objects == []
