@@ -50,6 +50,7 @@ CASES: dict[str, tuple[str, list[dict[str, Any]], str]] = {
         [pay("1.00", category="7995")],
         "category_blocked",
     ),
+    "deny_rail": ('kind = "deny_rail"\nrails = ["sandbox"]', [pay("1.00")], "rail_blocked"),
     "counterparty_limit": (
         'kind = "counterparty_limit"\npayments = 1\nwindow = "day"',
         [pay("1.00", "acct:one"), pay("1.01", "acct:one")],
