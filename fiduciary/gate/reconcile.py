@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from fiduciary.domain import limits
 from fiduciary.domain.clock import iso
-from fiduciary.domain.errors import RailError
+from fiduciary.domain.errors import RailError, RailRejected
 from fiduciary.gate.flags import FlagKind, raise_flag
 from fiduciary.rails import Rail, RailReceipt, idempotency_key_for
 from fiduciary.store import Store, TransactionRow
@@ -40,6 +40,8 @@ class RailReport:
     flags: list[str] = field(default_factory=list)
     error: str | None = None
     """Why the rail could not be reconciled this round (it is tried again on the next)."""
+    skipped: bool = False
+    """The rail cannot list its receipts, so there is nothing to match."""
 
 
 async def reconcile_rail(store: Store, name: str, rail: Rail, *, since: datetime, now: datetime) -> RailReport:
@@ -47,6 +49,12 @@ async def reconcile_rail(store: Store, name: str, rail: Rail, *, since: datetime
     report = RailReport(name)
     try:
         receipts = await rail.receipts(since - timedelta(seconds=limits.reconcile_overlap_seconds))
+    except RailRejected as exc:
+        if exc.code != "receipts_unsupported":
+            report.error = f"refused: {exc.code}"
+            return report
+        report.skipped = True  # a rail that cannot list what it did (an upstream MCP tool): nothing to match
+        return report
     except RailError as exc:
         report.error = type(exc).__name__
         log.warning("rail %s could not be reconciled: %s", name, exc)

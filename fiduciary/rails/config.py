@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from typing import Any
 from fiduciary.domain import limits
 from fiduciary.domain.counterparties import Kind
 from fiduciary.domain.errors import ConfigError
+from fiduciary.rails.mcp import RECEIPT_FIELDS, SOURCES, McpSettings
 from fiduciary.rails.wrappers import BreakerSettings, RetrySettings
 
 
@@ -41,6 +42,8 @@ class RailKind(StrEnum):
     CARD = "card"
     PIX = "pix"
     WIRE = "wire"
+    MCP = "mcp"
+    """A payment tool of an upstream MCP server (`rails.mcp`)."""
 
 
 DEFAULT_ROUTES: Mapping[Kind, tuple[RailKind, ...]] = {
@@ -63,7 +66,12 @@ _EXTRA: Mapping[RailKind, frozenset[str]] = {
     RailKind.CARD: frozenset(),
     RailKind.PIX: frozenset({"payer_key"}),
     RailKind.WIRE: frozenset({"originating_account_id"}),
+    RailKind.MCP: frozenset(),
 }
+_MCP_KEYS = {
+    "url", "command", "tool", "arguments", "receipt", "succeeded", "failed", "status_tool", "status_argument",
+    "idempotent",
+}  # fmt: skip
 RAILS_FILE = "rails.toml"
 
 
@@ -79,6 +87,8 @@ class RailConfig:
     breaker: BreakerSettings = field(default_factory=BreakerSettings)
     options: Mapping[str, str] = field(default_factory=dict)
     """Kind-specific settings (`payer_key`, `originating_account_id`)."""
+    mcp: McpSettings | None = None
+    """For an `mcp` rail: the server, its tool and the mappings."""
 
     @property
     def credential_source(self) -> str:
@@ -86,6 +96,10 @@ class RailConfig:
         if self.credential_env:
             return f"${self.credential_env}"
         return self.credential_file or "none"
+
+    @property
+    def has_credential(self) -> bool:
+        return bool(self.credential_env or self.credential_file)
 
     def credential(self, environ: Mapping[str, str]) -> str:
         """Read the credential now; a missing one is a `ConfigError` that names where it was looked for."""
@@ -155,9 +169,11 @@ def _rail(entry: object, where: str, index: int) -> RailConfig:
         kind = RailKind(str(entry.get("kind")))
     except ValueError as exc:
         raise ConfigError(f"{at}: `kind` must be one of {', '.join(k.value for k in RailKind)}") from exc
-    unknown = set(entry) - _KEYS - _EXTRA[kind]
+    unknown = set(entry) - _KEYS - _EXTRA[kind] - (_MCP_KEYS if kind is RailKind.MCP else set())
     if unknown:
         raise ConfigError(f"{at}: unknown keys {', '.join(sorted(unknown))}")
+    if kind is RailKind.MCP:
+        return _mcp_rail(name, entry, at)
     options = {key: _text(entry, key, at) for key in sorted(_EXTRA[kind])}
     if kind is RailKind.SANDBOX:
         if any(key in entry for key in ("base_url", "credential_env", "credential_file")):
@@ -185,6 +201,87 @@ def _rail(entry: object, where: str, index: int) -> RailConfig:
         breaker=_breaker(entry.get("breaker", {}), at),
         options=options,
     )
+
+
+def _mcp_rail(name: str, entry: Mapping[str, Any], at: str) -> RailConfig:
+    """An upstream MCP server: where it is, its tool, and how payments and receipts map onto it."""
+    url, command = entry.get("url"), entry.get("command")
+    if (url is None) == (command is None):
+        raise ConfigError(f"{at}: give exactly one of url and command")
+    if url is not None and (not isinstance(url, str) or not _URL_RE.fullmatch(url)):
+        raise ConfigError(f"{at}: `url` must be an http:// or https:// address")
+    if command is not None and (
+        not isinstance(command, list) or not command or not all(isinstance(c, str) and c for c in command)
+    ):
+        raise ConfigError(f"{at}: `command` is a list of strings, the program first")
+    env, file = entry.get("credential_env"), entry.get("credential_file")
+    if env is not None and file is not None:
+        raise ConfigError(f"{at}: give at most one of credential_env and credential_file")
+    if (env is not None or file is not None) and url is None:
+        raise ConfigError(f"{at}: a credential is sent as a bearer token, so it needs `url`")
+    arguments = _mapping(entry, "arguments", at, allowed_values=SOURCES)
+    receipt = _mapping(entry, "receipt", at, allowed_keys=RECEIPT_FIELDS)
+    for needed in ("reference", "amount", "status"):
+        if needed not in receipt:
+            raise ConfigError(f"{at}: `receipt` needs `{needed}`")
+    succeeded, failed = (_words(entry, key, at) for key in ("succeeded", "failed"))
+    status_tool, status_argument = entry.get("status_tool"), entry.get("status_argument")
+    if (status_tool is None) != (status_argument is None):
+        raise ConfigError(f"{at}: `status_tool` and `status_argument` go together")
+    idempotent = entry.get("idempotent", False)
+    if not isinstance(idempotent, bool):
+        raise ConfigError(f"{at}: `idempotent` is true or false")
+    settings = McpSettings(
+        tool=_text(entry, "tool", at),
+        arguments=arguments,
+        receipt=receipt,
+        succeeded=succeeded,
+        failed=failed,
+        url=url,
+        command=tuple(command or ()),
+        status_tool=None if status_tool is None else str(status_tool),
+        status_argument=None if status_argument is None else str(status_argument),
+        idempotent=idempotent,
+    )
+    retry = _retry(entry.get("retry", {}), at)
+    # Without the server's own idempotency a lost answer is looked up, never sent again.
+    retry = replace(retry, resend_after_timeout=idempotent)
+    return RailConfig(
+        name,
+        RailKind.MCP,
+        base_url=url,
+        credential_env=env,
+        credential_file=file,
+        timeout_ms=_number(entry, "timeout_ms", at, 5_000, 1, limits.rail_timeout_ms),
+        retry=retry,
+        breaker=_breaker(entry.get("breaker", {}), at),
+        mcp=settings,
+    )
+
+
+def _mapping(
+    entry: Mapping[str, Any],
+    key: str,
+    at: str,
+    *,
+    allowed_keys: frozenset[str] | None = None,
+    allowed_values: frozenset[str] | None = None,
+) -> dict[str, str]:
+    value = entry.get(key)
+    if not isinstance(value, dict) or not value or not all(isinstance(v, str) for v in value.values()):
+        raise ConfigError(f"{at}: `{key}` is a table of names")
+    if allowed_keys is not None and not set(value) <= allowed_keys:
+        raise ConfigError(f"{at}: `{key}` maps {', '.join(sorted(allowed_keys))}")
+    if allowed_values is not None and not set(value.values()) <= allowed_values:
+        raise ConfigError(f"{at}: `{key}` values are {', '.join(sorted(allowed_values))}")
+    return dict(value)
+
+
+def _words(entry: Mapping[str, Any], key: str, at: str) -> frozenset[str]:
+    value = entry.get(key)
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{at}: `{key}` is a list of the tool's status words")
+    return frozenset(value)
 
 
 def _text(entry: Mapping[str, Any], key: str, at: str) -> str:

@@ -11,6 +11,7 @@ from fiduciary.domain.errors import ConfigError, RailUnavailable
 from fiduciary.rails.base import Rail, RailReceipt, RailRequest
 from fiduciary.rails.card import CardRail
 from fiduciary.rails.config import RailConfig, RailKind, RailsFile
+from fiduciary.rails.mcp import McpRail
 from fiduciary.rails.pix import PixRail
 from fiduciary.rails.sandbox import SandboxRail
 from fiduciary.rails.wire import WireRail
@@ -23,6 +24,14 @@ def build_rail(config: RailConfig, *, environ: Mapping[str, str], sandbox_ledger
     if config.kind is RailKind.SANDBOX:
         # The sandbox loses answers on purpose (`@timeout.sandbox`): it is reconciled, never resent.
         return wrap(SandboxRail(sandbox_ledger, clock), retry=RetrySettings(attempts=1), breaker=config.breaker)
+    if config.kind is RailKind.MCP:
+        assert config.mcp is not None, "the rails file gives an mcp rail its server and tool"
+        try:
+            token = config.credential(environ) if config.has_credential else None
+        except ConfigError as exc:
+            return Unconfigured(config.name, str(exc))
+        return wrap(McpRail(config.name, config.mcp, token=token, timeout_ms=config.timeout_ms),
+                    retry=config.retry, breaker=config.breaker)  # fmt: skip
     assert config.base_url is not None, "the rails file gives every networked rail a base_url"
     try:
         secret = config.credential(environ)
