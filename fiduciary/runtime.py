@@ -61,6 +61,7 @@ class Runtime:
         async with self.store.write() as w:
             await close_windows(w)
         await deliver_due(self.store, secret=self.settings.webhook_secret, clock=self.gate.clock)
+        await self.gate.fundings.sweep()
         await self.reconcile_if_due()
 
     async def reconcile_if_due(self) -> None:

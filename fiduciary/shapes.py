@@ -10,7 +10,7 @@ from fiduciary.audit.chain import AuditEntry
 from fiduciary.audit.verify import VerifyReport
 from fiduciary.control import AgentDetails, HeldPayment, KillReport, MandateDetails, UnfreezeReport
 from fiduciary.domain.money import Money
-from fiduciary.domain.records import AgentRow, FlagRow, OperatorRow, TransactionRow
+from fiduciary.domain.records import AgentRow, FlagRow, FundingRow, OperatorRow, TransactionRow
 from fiduciary.domain.results import Outcome
 from fiduciary.wallets import Wallet
 
@@ -220,4 +220,20 @@ def flag(row: FlagRow) -> Data:
         "resolved_by": row.resolved_by,
         "resolved_at": row.resolved_at,
         "note": row.note,
+    }
+
+
+def funding(row: FundingRow) -> Data:
+    return {
+        "funding_id": row.funding_id,
+        "agent_id": row.agent_id,
+        "rail": row.rail,
+        "from": row.counterparty,
+        "amount": Money(row.amount_minor, row.currency).to_major(),
+        "currency": row.currency,
+        "state": row.state,
+        "rail_reference": row.rail_reference,
+        "created_by": row.created_by,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
     }

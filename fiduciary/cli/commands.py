@@ -14,6 +14,7 @@ from fiduciary.control import MandateSpec, Operator, Role, Scope, diff_policies
 from fiduciary.domain import limits
 from fiduciary.domain.codes import Code
 from fiduciary.domain.decisions import Decision
+from fiduciary.domain.errors import InputError
 from fiduciary.domain.money import Money
 from fiduciary.domain.results import Status
 from fiduciary.policies import parse_policy
@@ -148,6 +149,17 @@ async def mandates_renew(rt: Runtime, op: Operator, args: Args) -> Printed:
 
 
 async def wallets_fund(rt: Runtime, op: Operator, args: Args) -> Printed:
+    if (args.rail is None) != (args.source is None):
+        raise InputError(Code.MISSING_ARGUMENT, "--rail and --from go together")
+    if args.rail is not None:
+        funding = await rt.control.wallets.fund_through(
+            op, args.agent, (args.amount, args.currency), rail=args.rail, source=args.source
+        )
+        data = render.funding(funding)
+        titles = {"credited": "credited", "failed": "not credited: the rail did not collect it",
+                  "unknown": "waiting for the rail to confirm; credited when it does"}  # fmt: skip
+        printed = record(data, title=f"funding {funding.funding_id}: {titles.get(funding.state, funding.state)}")
+        return Printed(printed.data, printed.text, code=REFUSED if funding.state == "failed" else 0)
     after = await rt.control.wallets.fund(op, args.agent, (args.amount, args.currency))
     item = render.wallet(args.agent, after)
     return record(item, title=f"funded {args.amount} {after.currency} (sandbox)")

@@ -179,10 +179,12 @@ def _mandates(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
 
 def _money(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a = _group(sub, "wallets", "agent wallets")
-    q = _cmd(a, "fund", "add sandbox funds to an agent's wallet")
+    q = _cmd(a, "fund", "fund an agent's wallet: sandbox money, or collected through a rail (--rail, --from)")
     q.add_argument("--agent", required=True, metavar="AGT", help="the agent whose wallet to fund")
     q.add_argument("--amount", required=True, help="major units, e.g. 250.00")
     q.add_argument("--currency", required=True, help="ISO 4217 code")
+    q.add_argument("--rail", metavar="NAME", help="collect through this rail; credited only when it confirms")
+    q.add_argument("--from", dest="source", metavar="ID", help="with --rail: who pays, e.g. cus:cus_123 or pix:...")
     _cmd(a, "show", "balances").add_argument("--agent", metavar="AGT", help="only this agent")
     a = _group(sub, "approvals", "payments held for a person")
     _cmd(a, "list", "payments waiting for a person").add_argument(

@@ -1,4 +1,4 @@
-"""Wallets: sandbox funding (until real rails fund them) and balances."""
+"""Wallets: funding (play money on the sandbox, or collected through a rail) and balances."""
 
 from __future__ import annotations
 
@@ -6,8 +6,12 @@ from dataclasses import dataclass
 
 from fiduciary.control.base import Part, action, not_found
 from fiduciary.control.roles import Action, Operator
+from fiduciary.domain.clock import iso
+from fiduciary.domain.counterparties import canonical
+from fiduciary.domain.ids import Prefix, new_id
 from fiduciary.domain.intents import PLATFORM, AgentRef
 from fiduciary.domain.money import Money, parse_amount
+from fiduciary.domain.records import FundingRow
 from fiduciary.store import AgentRow, WriteTx
 from fiduciary.wallets import Wallet, credit
 
@@ -45,6 +49,50 @@ class Wallets(Part):
             if agent is None or agent.ref.org_id == PLATFORM.org_id:
                 raise not_found("agent", agent_id)
             return await credit_wallet(w, agent.ref, amount, op)
+
+    @action(Action.WALLETS_FUND)
+    async def fund_through(
+        self, op: Operator, agent_id: str, amount: Money | tuple[str, str], *, rail: str, source: str
+    ) -> FundingRow:
+        """Collect funds from `source` through `rail` into the agent's wallet; credited only once the rail
+        confirms. The answer is the funding as it stands (`credited`, `failed`, or `unknown` until the
+        next sweep asks the rail)."""
+        if not isinstance(amount, Money):
+            amount = parse_amount(*amount)
+        if rail not in self.ctx.gate.settlement.rails:
+            raise not_found("rail", rail)
+        payer = canonical(source)
+        async with self.store.write() as w:
+            agent = await w.agent(agent_id)
+            if agent is None or agent.ref.org_id == PLATFORM.org_id:
+                raise not_found("agent", agent_id)
+            stamp = iso(w.now)
+            funding = FundingRow(
+                funding_id=new_id(Prefix.FUNDING),
+                org_id=agent.ref.org_id,
+                project_id=agent.ref.project_id,
+                agent_id=agent_id,
+                rail=rail,
+                counterparty=payer,
+                amount_minor=amount.amount_minor,
+                currency=amount.currency,
+                state="pending",
+                rail_reference=None,
+                created_by=op.actor,
+                created_at=stamp,
+                updated_at=stamp,
+            )
+            await w.insert_funding(funding)
+            await w.audit(
+                agent.ref.org_id,
+                agent.ref.project_id,
+                actor=op.actor,
+                type="wallet.funding_requested",
+                subject=agent_id,
+                payload={"funding_id": funding.funding_id, "rail": rail, "amount_minor": amount.amount_minor,
+                         "currency": amount.currency},
+            )  # fmt: skip
+        return await self.ctx.gate.fundings.collect(funding)
 
     @action(Action.WALLETS_READ)
     async def show(self, op: Operator, agent_id: str | None = None) -> list[AgentWallets]:

@@ -73,7 +73,7 @@ _PHONE_RE = re.compile(r"\+[1-9][0-9]{7,14}")
 _UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _IBAN_RE = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}")
 _EVM_RE = re.compile(r"0x[0-9a-fA-F]{40}")
-_CARD_RE = re.compile(r"(?:tok|pm|card)_[A-Za-z0-9]{6,64}")
+_CARD_RE = re.compile(r"(?:tok|pm|card)_[A-Za-z0-9][A-Za-z0-9_]{5,63}")
 _ACCOUNT_RE = re.compile(r"[a-z0-9][a-z0-9._:-]{0,119}")
 _PHONE_SEPARATORS = str.maketrans("", "", " -().")
 _CPF_CNPJ_SEPARATORS = str.maketrans("", "", ".-/ ")
@@ -283,7 +283,7 @@ def _evm(text: str) -> CounterpartyId:
 
 def _card(text: str) -> CounterpartyId:
     if not _CARD_RE.fullmatch(text):
-        raise invalid("a card token is tok_, pm_ or card_ and 6-64 letters or digits")
+        raise invalid("a card token is tok_, pm_ or card_ and 6-64 letters, digits or _")
     return CounterpartyId(Kind.CARD, text)
 
 

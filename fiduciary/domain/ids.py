@@ -30,6 +30,7 @@ class Prefix(StrEnum):
     ALERT = "alr"
     DELIVERY = "dlv"
     FLAG = "flg"
+    FUNDING = "fnd"
 
 
 AGENT_TOKEN_PREFIX = "fid_agent_"  # noqa: S105 (a prefix, not a secret)

@@ -259,3 +259,22 @@ class FlagRow:
     resolved_by: str | None
     resolved_at: str | None
     note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FundingRow:
+    """Money an operator asked a rail to collect into an agent's wallet."""
+
+    funding_id: str
+    org_id: str
+    project_id: str
+    agent_id: str
+    rail: str
+    counterparty: str
+    amount_minor: int
+    currency: str
+    state: str
+    rail_reference: str | None
+    created_by: str
+    created_at: str
+    updated_at: str

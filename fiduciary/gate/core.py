@@ -27,6 +27,7 @@ from fiduciary.domain.results import Outcome
 from fiduciary.domain.states import TxState
 from fiduciary.gate.authorize import Authorizer
 from fiduciary.gate.dry_run import RolledBack, dry_run_outcome, trace_of
+from fiduciary.gate.funding import Fundings
 from fiduciary.gate.outcomes import agent_actor, outcome_for, refusal
 from fiduciary.gate.parse import prepare, refundable
 from fiduciary.gate.reconcile import RailReport, reconcile_rail
@@ -67,6 +68,7 @@ class Gate:
         """Where operators open the dashboard (held-payment notices link to it), if anyone serves it."""
         self.settlement = Settlement(store, rails, rail=rail, owner=owner, configs=configs, routes=routes)
         self.authorizer = Authorizer(signers, dashboard_url=dashboard_url, router=self.settlement.route_of)
+        self.fundings = Fundings(store, rails, timeout_seconds=limits.rail_timeout_ms / 1000)
 
     # Submission.
 

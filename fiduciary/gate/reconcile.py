@@ -80,7 +80,14 @@ async def reconcile_rail(store: Store, name: str, rail: Rail, *, since: datetime
 async def _check_receipts(store: Store, name: str, key: str, group: list[RailReceipt]) -> list[str]:
     txn = await _transaction_of(store, key)
     found: list[str | None] = []
+    funding = await store.read.funding(key.removeprefix(KEY_PREFIX)) if txn is None else None
     async with store.write() as w:
+        if funding is not None:
+            receipt = group[0]
+            if (receipt.amount_minor, receipt.currency) != (funding.amount_minor, funding.currency):
+                about: dict[str, object] = {"funding_id": funding.funding_id}
+                found.append(await raise_flag(w, None, kind=FlagKind.AMOUNT_MISMATCH, detail=about, receipt=receipt))
+            return [f for f in found if f]
         if txn is None:
             detail: dict[str, object] = {"idempotency_key": key}
             found.append(await raise_flag(w, None, kind=FlagKind.ORPHAN_RECEIPT, detail=detail, receipt=group[0]))

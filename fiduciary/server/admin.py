@@ -302,6 +302,11 @@ async def renew_mandate(rt: Runtime, op: Operator, call: Call) -> Any:
 
 async def fund_wallet(rt: Runtime, op: Operator, call: Call) -> Any:
     agent_id = call.text("agent_id") or ""
+    rail = call.text("rail", required=False)
+    if rail is not None:
+        amount = (call.text("amount") or "", call.text("currency") or "")
+        source = call.text("from") or ""
+        return shapes.funding(await rt.control.wallets.fund_through(op, agent_id, amount, rail=rail, source=source))
     after = await rt.control.wallets.fund(op, agent_id, (call.text("amount") or "", call.text("currency") or ""))
     return shapes.wallet(agent_id, after)
 
@@ -363,7 +368,7 @@ ROUTES: list[tuple[str, str, Handler, str]] = [
     ("POST", "/agents/{agent_id}/rotate-token", rotate_agent_token, "A new token; the old one stops at once."),
     ("POST", "/agents/{agent_id}/disable", disable_agent, 'Disable an agent for good, with {"reason"}.'),
     ("POST", "/mandates/{mandate_id}/renew", renew_mandate, 'Re-sign with a later expiry {"expires_at"}.'),
-    ("POST", "/wallets/fund", fund_wallet, 'Sandbox funds {"agent_id", "amount", "currency"}.'),
+    ("POST", "/wallets/fund", fund_wallet, 'Fund {"agent_id", "amount", "currency"}; with {"rail", "from"} collected.'),
     ("POST", "/policy/diff", diff_policy, 'What applying {"source"} would change, rule by rule.'),
     ("POST", "/policy/simulate", simulate_policy, 'Replay {"days"} of calls under {"source"}.'),
     ("GET", "/approvals", approvals, "Payments held for a person (?all=1 for decided ones too)."),

@@ -28,6 +28,7 @@ from fiduciary.domain.records import (
     ClosedMandateRow,
     DeliveryRow,
     FlagRow,
+    FundingRow,
     InjectionConfigRow,
     KillSwitchRow,
     OpenMandateRow,
@@ -91,6 +92,12 @@ class Reads(KeyReads, Protocol):
     async def flag(self, flag_id: str) -> FlagRow | None: ...
 
     async def open_flag_count(self) -> int: ...
+
+    async def funding(self, funding_id: str) -> FundingRow | None: ...
+
+    async def unsettled_fundings(self, *, limit: int) -> list[FundingRow]:
+        """Fundings still waiting for their rail (pending or unknown), oldest first."""
+        ...
 
     async def held_totals(self) -> dict[str, int]:
         """Money held in wallets and not yet settled, in minor units, by currency."""
@@ -304,6 +311,10 @@ class WriteTx(Reads, Protocol):
     async def release_lease(self, txn: TransactionRow, *, owner: str) -> None:
         """Let go of this process's claim on a transaction that rests (unknown) until the next sweep."""
         ...
+
+    async def insert_funding(self, funding: FundingRow) -> None: ...
+
+    async def update_funding(self, funding_id: str, *, state: str, rail_reference: str | None) -> None: ...
 
     async def insert_flag(self, flag: FlagRow) -> bool:
         """Raise a flag; False (and nothing written) if the same finding is already open."""

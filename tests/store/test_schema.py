@@ -34,6 +34,7 @@ async def test_the_database_runs_in_wal_with_strict_tables(settings: Settings, t
         "0007_rail_references",
         "0008_rail_freeze",
         "0009_requested_rail",
+        "0010_fundings",
     ]
 
 

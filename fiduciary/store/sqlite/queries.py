@@ -25,6 +25,7 @@ from fiduciary.domain.records import (
     ClosedMandateRow,
     DeliveryRow,
     FlagRow,
+    FundingRow,
     InjectionConfigRow,
     KillSwitchRow,
     OpenMandateRow,
@@ -125,6 +126,14 @@ class Queries:
     async def flags(self, *, open_only: bool = True, limit: int = 100) -> list[FlagRow]:
         sql = "SELECT * FROM reconciliation_flags WHERE (? = 0 OR resolved_at IS NULL) ORDER BY raised_at DESC LIMIT ?"
         return [FlagRow(**dict(row)) for row in await self._all(sql, (int(open_only), limit))]
+
+    async def funding(self, funding_id: str) -> FundingRow | None:
+        row = await self._one("SELECT * FROM fundings WHERE funding_id = ?", (funding_id,))
+        return None if row is None else FundingRow(**dict(row))
+
+    async def unsettled_fundings(self, *, limit: int) -> list[FundingRow]:
+        sql = "SELECT * FROM fundings WHERE state IN ('pending', 'unknown') ORDER BY updated_at LIMIT ?"
+        return [FundingRow(**dict(row)) for row in await self._all(sql, (limit,))]
 
     async def open_flag_count(self) -> int:
         row = await self._one("SELECT COUNT(*) AS n FROM reconciliation_flags WHERE resolved_at IS NULL")

@@ -491,6 +491,27 @@ ALTER TABLE transactions ADD COLUMN requested_rail TEXT;
 """
 """The rail a caller named (part of the arguments an approval and an idempotency key bind to)."""
 
+FUNDINGS: Final = """
+CREATE TABLE fundings (
+    funding_id      TEXT NOT NULL PRIMARY KEY,
+    org_id          TEXT NOT NULL,
+    project_id      TEXT NOT NULL,
+    agent_id        TEXT NOT NULL,
+    rail            TEXT NOT NULL,
+    counterparty    TEXT NOT NULL,
+    amount_minor    INTEGER NOT NULL CHECK (amount_minor > 0),
+    currency        TEXT NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN ('pending', 'credited', 'failed', 'unknown')),
+    rail_reference  TEXT,
+    created_by      TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    FOREIGN KEY (org_id, project_id, agent_id) REFERENCES agents(org_id, project_id, agent_id)
+) STRICT;
+CREATE INDEX fundings_unsettled ON fundings(updated_at) WHERE state IN ('pending', 'unknown');
+"""
+"""Wallet funding collected through a rail: credited only when the rail confirms the collection."""
+
 MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (
     ("0001_initial", INITIAL),
     ("0002_screening", SCREENING),
@@ -501,5 +522,6 @@ MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (
     ("0007_rail_references", RAIL_REFERENCES),
     ("0008_rail_freeze", RAIL_FREEZE),
     ("0009_requested_rail", REQUESTED_RAIL),
+    ("0010_fundings", FUNDINGS),
 )
 """(name, SQL) in the order they apply. Append only: never edit a published migration."""

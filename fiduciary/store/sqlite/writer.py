@@ -21,7 +21,7 @@ from fiduciary.domain.clock import iso
 from fiduciary.domain.errors import ConflictError
 from fiduciary.domain.intents import AgentRef, PaymentIntent
 from fiduciary.domain.money import Money
-from fiduciary.domain.records import FlagRow, TransactionRow
+from fiduciary.domain.records import FlagRow, FundingRow, TransactionRow
 from fiduciary.domain.signing import Signer
 from fiduciary.domain.states import TxState, check_transition
 from fiduciary.mandates.keys import KeyPurpose, SealedKey
@@ -470,6 +470,21 @@ class Writer(CounterWrites):
                 iso(expires_at),
                 approvers,
             ),
+        )
+
+    async def insert_funding(self, funding: FundingRow) -> None:
+        f = funding
+        await self._exec(
+            "INSERT INTO fundings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (f.funding_id, f.org_id, f.project_id, f.agent_id, f.rail, f.counterparty, f.amount_minor, f.currency,
+             f.state, f.rail_reference, f.created_by, f.created_at, f.updated_at),
+        )  # fmt: skip
+
+    async def update_funding(self, funding_id: str, *, state: str, rail_reference: str | None) -> None:
+        await self._exec(
+            "UPDATE fundings SET state = ?, rail_reference = COALESCE(?, rail_reference), updated_at = ? "
+            "WHERE funding_id = ?",
+            (state, rail_reference, iso(self.now), funding_id),
         )
 
     async def insert_flag(self, flag: FlagRow) -> bool:
