@@ -3,6 +3,19 @@
 Right before the rail the closed mandate is verified again; the dispatch is recorded before
 the rail is called, so a crash leaves `dispatching` and reconciliation asks the rail about the
 idempotency key before anything is sent again. Never pays twice.
+
+The rollback plan of each kind of payment, by where it stops:
+
+- Before the rail (`roll_back`: a kill switch, a frozen rail, no rail for it, a mandate that no
+  longer verifies): a pay's or refund's hold is released; the mandate's use and the budget
+  counters are given back; a charge credits nothing.
+- The rail refused it, failed it, or provably never got it (`_fail`): the same, then `released`.
+- The outcome is not known (`unknown`): the hold is kept and nothing is credited; every sweep
+  asks the rail about the key, and an answer that was not believed is a flag in front of a person.
+- Settled (`_settle`): a pay's or refund's hold is captured into a debit (a pay's payee is no
+  longer new); a charge credits the wallet.
+
+A reversal after settlement is a new transaction (a refund), never an edit of the old one.
 """
 
 from __future__ import annotations
