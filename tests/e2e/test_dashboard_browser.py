@@ -193,6 +193,10 @@ async def test_the_admin_pages_issue_revoke_fund_kill_and_verify(
     await page.wait_for_url(re.compile(r"done=lifted"))
     assert "No kill switch is pulled." in await page.locator("main").inner_text()
 
+    await page.goto(dashboard(servers, "/rails"))
+    assert "sandbox" in await page.locator("tbody").first.inner_text()
+    await shot(page, "13-rails")
+
     await page.goto(dashboard(servers, "/audit"))
     chains = await page.locator("tbody").inner_text()
     assert "verified" in chains and "broken" not in chains

@@ -21,6 +21,7 @@ from fiduciary.domain.ids import Prefix, new_id
 from fiduciary.domain.intents import AgentRef, PaymentRequest, Tool
 from fiduciary.domain.money import Money
 from fiduciary.domain.results import Status
+from fiduciary.gate.flags import FlagKind, raise_flag
 from fiduciary.policies import default_source
 from fiduciary.runtime import Runtime
 from fiduciary.server.admin import build_admin_app
@@ -233,3 +234,24 @@ async def test_a_payment_that_needs_two_approvers_waits_for_a_second_distinct_pe
     held = await runtime.control.approvals.show(tenant.admin, approval_id)
     assert held.approval.status == "approved" and held.transaction.state.value == "settled"
     assert len(held.votes) == 2
+
+
+async def test_the_rails_page_shows_breakers_and_an_admin_resolves_a_flag_with_a_note(
+    web: httpx2.AsyncClient, runtime: Runtime, tenant: Tenant, settings: Settings
+) -> None:
+    async with runtime.store.write() as w:
+        flag_id = await raise_flag(w, None, kind=FlagKind.ORPHAN_RECEIPT, detail={"idempotency_key": "x"},
+                                   rail="sandbox")  # fmt: skip
+    assert flag_id is not None
+    await sign_in(web, tenant.admin_token)
+    page = await web.get("/rails")
+    assert page.status_code == 200 and "orphan_receipt" in page.text and "closed" in page.text
+    done = await web.post(f"/flags/{flag_id}/resolve", data={"csrf": csrf_of(page.text), "note": "a test deposit"})
+    assert done.status_code == 303 and done.headers["location"].endswith("done=resolved")
+    assert "No open flags." in (await web.get("/rails")).text
+    resolved = await runtime.store.read.flag(flag_id)
+    assert resolved is not None and resolved.note == "a test deposit" and resolved.resolved_by == tenant.admin.actor
+
+    _, token = await runtime.control.operators.add(tenant.admin, "gail", Role.AUDITOR)
+    await sign_in(web, token)
+    assert 'action="/dashboard/flags/' not in (await web.get("/rails")).text, "an auditor reads, resolves nothing"

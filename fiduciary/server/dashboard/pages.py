@@ -9,6 +9,7 @@
 /dashboard/wallets                     balances; POST /dashboard/wallets/fund (sandbox)
 /dashboard/mandates                    open mandates; POST issue; POST .../{id}/revoke
 /dashboard/kill                        active kill switches; POST pull; POST /dashboard/unfreeze
+/dashboard/rails                       rails and breakers; open reconciliation flags; POST .../flags/{id}/resolve
 /dashboard/audit                       verification of every chain
 ```
 A POST that changes something answers with a redirect to the page that shows the result
@@ -59,6 +60,7 @@ DONE = {
     "funded": "Wallet funded.",
     "pulled": "Kill switch pulled.",
     "lifted": "Kill switch lifted.",
+    "resolved": "Flag resolved.",
 }
 """The banners a redirect may ask for; a page never echoes text from the query string."""
 
@@ -199,6 +201,20 @@ async def unfreeze(p: Page) -> Response:
     return redirect(f"{BASE}/kill?done=lifted")
 
 
+# Rails and reconciliation.
+
+
+async def rails(p: Page) -> Response:
+    found = await p.rt.control.rails.status(p.op)
+    flags = await p.rt.control.reconciliation.flags(p.op)
+    return p.render("rails.html", found=found, flags=flags, done=_done(p))
+
+
+async def resolve_flag(p: Page) -> Response:
+    await p.rt.control.reconciliation.resolve(p.op, p.path("flag_id"), note=p.field("note") or "")
+    return redirect(f"{BASE}/rails?done=resolved")
+
+
 # Audit.
 
 
@@ -289,6 +305,8 @@ PAGES: list[tuple[str, str, Handler]] = [
     ("GET", "/kill", kill),
     ("POST", "/kill", pull),
     ("POST", "/unfreeze", unfreeze),
+    ("GET", "/rails", rails),
+    ("POST", "/flags/{flag_id}/resolve", resolve_flag),
     ("GET", "/audit", audit),
     ("POST", "/sign-out", sign_out),
 ]

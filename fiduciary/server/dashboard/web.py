@@ -55,6 +55,7 @@ NAV: tuple[tuple[str, str, Action], ...] = (
     ("wallets", "Wallets", Action.WALLETS_READ),
     ("mandates", "Mandates", Action.MANDATES_READ),
     ("kill", "Kill switch", Action.KILL_READ),
+    ("rails", "Rails", Action.RAILS_READ),
     ("audit", "Audit", Action.AUDIT_VERIFY),
 )
 
