@@ -69,6 +69,7 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("reconcile", "list"): r.reconcile_list,
     ("reconcile", "resolve"): r.reconcile_resolve,
     ("reconcile", "run"): r.reconcile_run,
+    ("reconcile", "decide"): r.reconcile_decide,
 }
 
 

@@ -265,6 +265,12 @@ def _rails(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     q = _cmd(a, "resolve", "close a flag with what you found")
     q.add_argument("flag", metavar="FLG", help="flag id")
     q.add_argument("--note", required=True, help="what you found and did, for the audit chain")
+    q = _cmd(a, "decide", "settle or fail a payment whose outcome the rail never made clear (unknown)")
+    q.add_argument("transaction", metavar="TXN", help="an unknown transaction")
+    outcome = q.add_mutually_exclusive_group(required=True)
+    outcome.add_argument("--settled", metavar="REF", help="it went through: the rail's reference for it")
+    outcome.add_argument("--failed", action="store_true", help="it did not go through: release its hold")
+    q.add_argument("--note", required=True, help="what you found, for the audit chain")
     _cmd(a, "run", "one round now over every rail").add_argument(
         "--hours", type=int, default=limits.reconcile_first_window_hours, help="how far back to look"
     )

@@ -58,6 +58,12 @@ async def reconcile_resolve(rt: Runtime, op: Operator, args: Args) -> Printed:
     return Printed(resolved, f"Resolved {resolved['flag_id']}.")
 
 
+async def reconcile_decide(rt: Runtime, op: Operator, args: Args) -> Printed:
+    txn = await rt.control.reconciliation.decide(op, args.transaction, settled_reference=args.settled, note=args.note)
+    data = shapes.transaction(txn)
+    return Printed(data, f"Transaction {txn.transaction_id} is {txn.state}.")
+
+
 async def reconcile_run(rt: Runtime, op: Operator, args: Args) -> Printed:
     reports = [asdict(r) for r in await rt.control.reconciliation.run(op, hours=args.hours)]
     columns = [("rail", "rail"), ("receipts", "receipts"), ("settled", "settled"), ("flags", "new flags"),

@@ -13,7 +13,8 @@ from fiduciary.control.roles import Action, Operator
 from fiduciary.domain import limits
 from fiduciary.domain.codes import Code
 from fiduciary.domain.errors import InputError
-from fiduciary.domain.records import FlagRow
+from fiduciary.domain.records import FlagRow, TransactionRow
+from fiduciary.domain.states import TxState
 from fiduciary.gate.reconcile import RailReport
 
 
@@ -44,6 +45,26 @@ class Reconciliation(Part):
             resolved = await w.flag(flag_id)
         assert resolved is not None
         return resolved
+
+    @action(Action.RECONCILE_RESOLVE)
+    async def decide(
+        self, op: Operator, transaction_id: str, *, settled_reference: str | None, note: str
+    ) -> TransactionRow:
+        """Decide a payment the rail never made clear: settled (with the rail's reference the operator
+        found, which captures its hold) or failed (which releases it). Only an `unknown` one; audited."""
+        note = check_reason(note)
+        if settled_reference is not None and not 1 <= len(settled_reference.strip()) <= limits.name_chars_max * 2:
+            raise InputError(Code.INVALID_ARGUMENT, "give the rail's reference as it shows it")
+        async with self.store.write() as w:
+            txn = await w.transaction_by_id(transaction_id)
+            if txn is None:
+                raise not_found("transaction", transaction_id)
+            if txn.state is not TxState.UNKNOWN:
+                raise InputError(Code.INVALID_ARGUMENT, f"transaction {transaction_id} is {txn.state}, not unknown")
+            reference = None if settled_reference is None else settled_reference.strip()
+            return await self.ctx.gate.settlement.decide_unknown(
+                w, txn, settled_reference=reference, actor=op.actor, note=note
+            )
 
     @action(Action.RECONCILE_RUN)
     async def run(self, op: Operator, *, hours: int = limits.reconcile_first_window_hours) -> list[RailReport]:

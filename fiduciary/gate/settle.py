@@ -237,7 +237,15 @@ class Settlement:
                 fresh, S.UNKNOWN, actor="system", code=Code.OUTCOME_UNKNOWN, payload=detail, **_NO_LEASE
             )
 
-    async def _settle(self, w: WriteTx, txn: TransactionRow, receipt: RailReceipt) -> TransactionRow:
+    async def _settle(
+        self,
+        w: WriteTx,
+        txn: TransactionRow,
+        receipt: RailReceipt,
+        *,
+        actor: str = "system",
+        detail: dict[str, Any] | None = None,
+    ) -> TransactionRow:
         caller = txn.caller
         wallet = await w.wallet(caller, txn.amount.currency)
         if txn.tool is Tool.PAY:
@@ -270,10 +278,11 @@ class Settlement:
             source = f"rail.{receipt.rail}.note"
             note = await screen_upstream(w, caller, receipt.note, source=source, reference=txn.reference, config=config)
         payload = {"rail": receipt.rail, "rail_reference": receipt.rail_reference, "settled_at": receipt.settled_at}
+        payload |= detail or {}
         return await w.move(
             txn,
             S.SETTLED,
-            actor="system",
+            actor=actor,
             code=Code.EXECUTED,
             payload=payload | {"note_shown": note is not None},
             rail_reference=receipt.rail_reference,
@@ -281,13 +290,23 @@ class Settlement:
             **_NO_LEASE,
         )
 
-    async def _fail(self, w: WriteTx, txn: TransactionRow, *, rail_code: str, code: Code) -> TransactionRow:
-        txn = await w.move(txn, S.FAILED, actor="system", code=code, payload={"rail_code": rail_code}, **_NO_LEASE)
+    async def _fail(
+        self,
+        w: WriteTx,
+        txn: TransactionRow,
+        *,
+        rail_code: str,
+        code: Code,
+        actor: str = "system",
+        detail: dict[str, Any] | None = None,
+    ) -> TransactionRow:
+        payload = {"rail_code": rail_code} | (detail or {})
+        txn = await w.move(txn, S.FAILED, actor=actor, code=code, payload=payload, **_NO_LEASE)
         await self._give_back(w, txn)
         if txn.tool not in OUTFLOWS:
             return txn
         await self.release(w, txn)
-        return await w.move(txn, S.RELEASED, actor="system")
+        return await w.move(txn, S.RELEASED, actor=actor)
 
     async def _give_back(self, w: WriteTx, txn: TransactionRow) -> None:
         """Money that never moved counts against neither the open mandate nor any budget."""
@@ -325,6 +344,29 @@ class Settlement:
         if was_held:
             await self.release(w, txn)
         return await w.move(txn, S.ROLLED_BACK, actor=actor, code=code)
+
+    # A person's decision about a payment whose outcome the rail never made clear.
+
+    async def decide_unknown(
+        self, w: WriteTx, txn: TransactionRow, *, settled_reference: str | None, actor: str, note: str
+    ) -> TransactionRow:
+        """Settle (with the rail's reference the operator found) or fail an `unknown` transaction."""
+        detail = {"decided_by": actor, "note": note}
+        if settled_reference is None:
+            return await self._fail(w, txn, rail_code="decided_failed", code=Code.RAIL_REJECTED, actor=actor,
+                                    detail=detail)  # fmt: skip
+        request = _rail_request(txn)
+        receipt = RailReceipt(
+            rail=txn.rail or self._rail_name,
+            rail_reference=settled_reference,
+            idempotency_key=request.idempotency_key,
+            direction=request.direction,
+            amount_minor=request.amount_minor,
+            currency=request.currency,
+            counterparty=request.counterparty,
+            settled_at=iso(w.now),
+        )
+        return await self._settle(w, txn, receipt, actor=actor, detail=detail)
 
     # Recovery.
 

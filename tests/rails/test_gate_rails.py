@@ -196,3 +196,31 @@ async def test_a_policy_may_deny_a_rail(settings: Settings, clock: FakeClock, te
         allowed = await pay(rt, tenant, "pix:maria@example.com", amount="5.00", key="k2")
         assert allowed.status is Status.EXECUTED, "the sandbox is not denied"
     assert fake.objects == []
+
+
+async def test_an_admin_decides_a_payment_the_rail_never_made_clear(
+    settings: Settings, clock: FakeClock, tenant: Tenant
+) -> None:
+    fake = FakeWire("org-1", SECRET)
+    fake.faults.add("wrong_amount", count=20, path_prefix="/api/payment_orders")
+    async with wired(settings, clock, fake) as rt:
+        kept = await pay(rt, tenant, "acct:123456789")
+        lost = await pay(rt, tenant, "acct:987654321", key="k2")
+        assert {kept.status, lost.status} == {Status.UNKNOWN} and await balance(rt, tenant) == (80_000, 20_000)
+
+        settled = await rt.control.reconciliation.decide(
+            tenant.admin, kept.transaction_id or "", settled_reference="MT-2026-0001", note="in the bank statement"
+        )
+        assert settled.state.value == "settled" and settled.rail_reference == "MT-2026-0001"
+        failed = await rt.control.reconciliation.decide(
+            tenant.admin, lost.transaction_id or "", settled_reference=None, note="the bank never sent it"
+        )
+        assert failed.state.value == "released"
+        assert await balance(rt, tenant) == (90_000, 0), "one debited, one given back"
+        with pytest.raises(InputError, match="not unknown"):
+            await rt.control.reconciliation.decide(tenant.admin, kept.transaction_id or "", settled_reference=None,
+                                                   note="again")  # fmt: skip
+        entries = await rt.store.read.audit_by_subject(tenant.org_id, kept.transaction_id or "")
+        assert (
+            entries[-1].body.actor == tenant.admin.actor and entries[-1].body.payload["note"] == "in the bank statement"
+        )
