@@ -178,15 +178,16 @@ class Breaker:
         except _FAILURES:
             self._record(failed=True)
             raise
-        except BaseException:
+        except Exception:
             self._record(failed=False)  # a refusal is an answer: the rail works
             raise
+        finally:
+            self._probing = max(self._probing - 1, 0)  # also when the caller gave up (a cancellation)
         self._record(failed=False)
         return result
 
     def _record(self, *, failed: bool) -> None:
         self._recent.append(failed)
-        self._probing = max(self._probing - 1, 0)
         if not failed:
             self._consecutive = 0
             if self._opened_at is not None:  # a probe succeeded: start afresh

@@ -7,6 +7,7 @@ import contextlib
 from dataclasses import replace
 from datetime import datetime
 
+import anyio
 import pytest
 
 from fiduciary.domain.errors import RailMismatch, RailRejected, RailTimeout, RailUnavailable
@@ -163,3 +164,25 @@ async def test_retries_stop_at_an_open_breaker() -> None:
     with pytest.raises(RailUnavailable):
         await rail.dispatch(REQUEST)
     assert inner.sent == 2 and breaker_of(rail) is not None and breaker_of(rail).state is BreakerState.OPEN  # type: ignore[union-attr]
+
+
+async def test_a_cancelled_call_counts_neither_way_and_frees_its_probe() -> None:
+    class Slow(Scripted):
+        async def dispatch(self, request: RailRequest) -> RailReceipt:
+            await anyio.sleep(10)
+            raise AssertionError("cancelled first")
+
+    clock = [0.0]
+    breaker = Breaker(
+        Scripted(RailTimeout("t")), BreakerSettings(failures=1, open_seconds=5), monotonic=lambda: clock[0]
+    )
+    with pytest.raises(RailTimeout):
+        await breaker.dispatch(REQUEST)
+    clock[0] = 6.0
+    breaker.inner = Slow()
+    with anyio.move_on_after(0.05):
+        await breaker.dispatch(REQUEST)  # the probe is cancelled by its caller
+    assert breaker.state is BreakerState.HALF_OPEN, "a cancellation is not a success"
+    breaker.inner = Scripted({})
+    await breaker.dispatch(REQUEST)  # the probe slot was freed: another probe goes through and closes it
+    assert breaker.state is BreakerState.CLOSED
