@@ -3,7 +3,8 @@
     python bench/rails.py [--calls 200] [--warmup 20]
 
 For each adapter (card: a `charge` by Stripe-style PaymentIntent; Pix: a `pay` sent by idEnvio; wire:
-a `pay` as a Modern Treasury payment order) the fake provider runs on 127.0.0.1 in this process. A
+a `pay` as a Modern Treasury payment order; mcp: a `pay` through a provider's own MCP server's tool)
+the fake provider runs on 127.0.0.1 in this process. A
 governed call goes through the gate (screening, policy, mandate, hold, the rail call with its
 wrappers, settlement, every audit entry, SQLite with synchronous=FULL); the direct call is one
 HTTP request of the same shape to the same fake. The ratio of the two p50s is what fiduciary adds.
@@ -25,6 +26,7 @@ from typing import Any
 
 import anyio
 import httpx2
+from mcp.client import Client
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -36,6 +38,7 @@ from fiduciary.mandates import OpenTerms
 from fiduciary.runtime import Runtime, open_runtime
 from fiduciary.settings import Settings
 from tests.fakes import FakePix, FakeStripe, FakeWire, serve
+from tests.fakes.mcp_upstream import Upstream, served
 
 POLICY = """
 name = "bench"
@@ -67,7 +70,12 @@ def rails_file(urls: dict[str, str]) -> str:
         f'[[rails]]\nname = "efi"\nkind = "pix"\nbase_url = "{urls["pix"]}"\ncredential_env = "EFI"\n'
         f'payer_key = "financeiro@bench.com.br"\n{fast}\n'
         f'[[rails]]\nname = "mt"\nkind = "wire"\nbase_url = "{urls["wire"]}"\ncredential_env = "MT"\n'
-        f'originating_account_id = "acc_bench"\n{fast}'
+        f'originating_account_id = "acc_bench"\n{fast}\n'
+        f'[[rails]]\nname = "acme"\nkind = "mcp"\nurl = "{urls["mcp"]}"\ntool = "create_payment"\n'
+        'arguments = { amount = "amount_minor", currency = "currency", to = "counterparty_value", '
+        'ref = "idempotency_key" }\n'
+        'receipt = { reference = "id", amount = "amount", currency = "currency", status = "status" }\n'
+        'succeeded = ["paid"]\nfailed = ["declined"]\ntimeout_ms = 2000\n'
     )
 
 
@@ -90,21 +98,30 @@ def governed(rt: Runtime, caller: AgentRef, kind: str) -> Callable[[int], Awaita
         "card": (Tool.CHARGE, "1.00", "USD", "cus:cus_bench", Status.EXECUTED),
         "pix": (Tool.PAY, "1.00", "BRL", "pix:maria@example.com", Status.UNKNOWN),
         "wire": (Tool.PAY, "1.00", "USD", "acct:123456789", Status.UNKNOWN),
+        "mcp": (Tool.PAY, "1.00", "USD", "acct:123456789", Status.EXECUTED),
     }
     tool, amount, currency, counterparty, expected = shapes[kind]
+    rail = "acme" if kind == "mcp" else None
 
     async def call(i: int) -> None:
         request = PaymentRequest(tool, f"bench {kind} {i}", amount, currency, counterparty,
-                                 idempotency_key=f"{kind}-{i}")  # fmt: skip
+                                 idempotency_key=f"{kind}-{i}", rail=rail)  # fmt: skip
         outcome = await rt.gate.request(caller, request, reference=f"ref_{kind}_{i}")
         assert outcome.status is expected, (kind, outcome)
 
     return call
 
 
-def direct(http: httpx2.AsyncClient, kind: str, token: str) -> Callable[[int], Awaitable[None]]:
+def direct(http: httpx2.AsyncClient, kind: str, token: str, url: str) -> Callable[[int], Awaitable[None]]:
     async def call(i: int) -> None:
         key = f"direct-{kind}-{i}"
+        if kind == "mcp":  # a session and one tool call, as the rail makes them
+            async with Client(url) as client:
+                result = await client.call_tool(
+                    "create_payment", {"amount": 100, "currency": "USD", "to": "123456789", "ref": key}
+                )
+            assert not result.is_error, result
+            return
         if kind == "card":
             form = {"amount": "100", "currency": "usd", "customer": "cus_bench", "confirm": "true",
                     "metadata[fiduciary_key]": key}  # fmt: skip
@@ -137,13 +154,19 @@ async def timed(call: Callable[[int], Awaitable[None]], *, start: int, count: in
 
 async def measure(calls: int, warmup: int) -> dict[str, Any]:
     fakes = {"card": FakeStripe("sk_bench"), "pix": FakePix("cid", "csecret"), "wire": FakeWire("org-1", "key-1")}
+    upstream = Upstream()
     report: dict[str, Any] = {"calls": calls, "warmup": warmup, "python": platform.python_version(),
                               "machine": platform.machine(), "rails": {}}  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="fiduciary-bench-") as tmp:
         settings = Settings(home=Path(tmp), log_level="WARNING", environ=ENV)
         caller = await tenant(settings)
-        async with serve(fakes["card"]) as card, serve(fakes["pix"]) as pix, serve(fakes["wire"]) as wire:
-            urls = {"card": card, "pix": pix, "wire": wire}
+        async with (
+            serve(fakes["card"]) as card,
+            serve(fakes["pix"]) as pix,
+            serve(fakes["wire"]) as wire,
+            served(upstream) as mcp,
+        ):
+            urls = {"card": card, "pix": pix, "wire": wire, "mcp": mcp}
             settings.rails_path.write_text(rails_file(urls))
             async with open_runtime(settings) as rt:
                 for kind, url in urls.items():
@@ -153,7 +176,7 @@ async def measure(calls: int, warmup: int) -> dict[str, Any]:
                             got = await http.post("/oauth/token", json={"grant_type": "client_credentials"},
                                                   auth=("cid", "csecret"))  # fmt: skip
                             token = got.json()["access_token"]
-                        gov, raw = governed(rt, caller, kind), direct(http, kind, token)
+                        gov, raw = governed(rt, caller, kind), direct(http, kind, token, url)
                         await timed(gov, start=0, count=warmup)
                         await timed(raw, start=0, count=warmup)
                         gov_ms, raw_ms = [], []
