@@ -151,3 +151,8 @@ async def test_simulate_replays_recorded_calls_and_lists_only_the_decisions_that
     assert [(c.amount_minor, c.after.code.value) for c in found.changes] == [(12_000, "budget_exceeded")]
     _, same = await runtime.control.config.simulate(tenant.admin, None, None, TEST_POLICY, days=7)
     assert same.changes == []
+    no_sandbox = TEST_POLICY + '\n[[rules]]\nid = "no-play"\nkind = "deny_rail"\nrails = ["sandbox"]\n'
+    _, railed = await runtime.control.config.simulate(tenant.admin, None, None, no_sandbox, days=7)
+    assert {c.after.code.value for c in railed.changes} == {"rail_blocked"} and len(railed.changes) == 3, (
+        "the replay judges each call by the rail it went through"
+    )

@@ -53,9 +53,9 @@ class _Replay:
     spends: list[tuple[PaymentIntent, datetime]] = field(default_factory=list)
     calls: list[tuple[PaymentIntent, datetime]] = field(default_factory=list)
 
-    def decide(self, intent: PaymentIntent, at: datetime) -> Decision:
+    def decide(self, intent: PaymentIntent, at: datetime, rail: str | None = None) -> Decision:
         counts = {c.rule_id: self._value(c, intent) for c in counts_for(self.policy, intent, at)}
-        decision = evaluate(intent, PolicyInput(counts, now=at), self.policy)
+        decision = evaluate(intent, PolicyInput(counts, now=at, rail=rail), self.policy)
         self.calls.append((intent, at))
         if decision.verdict is not Verdict.DENY:  # held ones count once approved; replay treats them as let through
             self.spends.append((intent, at))
@@ -109,7 +109,8 @@ def simulate(current: Policy, proposed: Policy, history: list[TransactionRow], *
     changes = []
     for txn in history:
         intent, at = txn.intent(), parse_iso(txn.created_at)
-        old, new = before.decide(intent, at), after.decide(intent, at)
+        # The rail it went through (None for a call that never reached one): what `deny_rail` judges.
+        old, new = before.decide(intent, at, txn.rail), after.decide(intent, at, txn.rail)
         if (old.verdict, old.code) != (new.verdict, new.code):
             changes.append(
                 Change(
