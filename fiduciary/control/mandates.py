@@ -13,7 +13,7 @@ from fiduciary.domain.codes import Code
 from fiduciary.domain.counterparties import canonical
 from fiduciary.domain.errors import InputError, MandateError
 from fiduciary.domain.ids import Prefix, new_id
-from fiduciary.domain.intents import PLATFORM, AgentRef, Tool
+from fiduciary.domain.intents import PLATFORM, RAIL_NAME_RE, AgentRef, Tool
 from fiduciary.domain.money import parse_amount
 from fiduciary.keyring import Keyring
 from fiduciary.mandates import OpenMandate, OpenTerms, sign_open, status_at, verify_open
@@ -21,7 +21,6 @@ from fiduciary.mandates.keys import KeyPurpose
 from fiduciary.store import OpenMandateRow, Reads, WriteTx
 
 _COUNTRY_RE = re.compile(r"[A-Z]{2}")
-_RAIL_RE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 DEFAULT_DAYS = 30
 
 
@@ -93,7 +92,7 @@ def terms_of(spec: MandateSpec) -> OpenTerms:
     if countries is not None and not all(_COUNTRY_RE.fullmatch(c) for c in countries):
         raise _bad("countries are ISO 3166 alpha-2 codes such as BR")
     rails = _listed(spec.rails, "rails", 32)
-    if rails is not None and not all(_RAIL_RE.fullmatch(r) for r in rails):
+    if rails is not None and not all(RAIL_NAME_RE.fullmatch(r) for r in rails):
         raise _bad("rails are named as in the rails file: lower-case letters, digits, - and _")
     purpose = spec.purpose.strip()
     if not purpose or len(purpose) > limits.purpose_chars_max or not purpose.isprintable():

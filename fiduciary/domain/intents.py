@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -35,6 +36,11 @@ class AgentRef:
 
 PLATFORM = AgentRef("org_platform", "prj_platform", "agt_unauthenticated")
 """Where refusals that belong to no tenant (an unknown agent token) are audited."""
+
+
+RAIL_NAME_PATTERN = r"[a-z][a-z0-9_-]{0,31}"
+"""How a rail is named in the rails file, by a call and in a mandate: lower-case letters, digits, - and _."""
+RAIL_NAME_RE = re.compile(RAIL_NAME_PATTERN)
 
 
 @dataclass(frozen=True, slots=True)

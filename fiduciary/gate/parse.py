@@ -15,14 +15,13 @@ from fiduciary.domain import limits
 from fiduciary.domain.codes import Code
 from fiduciary.domain.counterparties import canonical
 from fiduciary.domain.errors import InputError
-from fiduciary.domain.intents import AgentRef, PaymentIntent, PaymentRequest, Tool
+from fiduciary.domain.intents import RAIL_NAME_RE, AgentRef, PaymentIntent, PaymentRequest, Tool
 from fiduciary.domain.money import Money, check_currency, parse_amount
 from fiduciary.domain.states import TxState
 from fiduciary.store import Reads, TransactionRow
 
 _COUNTRY_RE = re.compile(r"[A-Z]{2}")
 _KEY_RE = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
-_RAIL_RE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 _TEXT_LIMITS = {
     "purpose": limits.purpose_chars_max,
     "counterparty": limits.counterparty_chars_max,
@@ -79,7 +78,7 @@ async def prepare(caller: AgentRef, request: PaymentRequest, reads: Reads, *, no
     if request.idempotency_key is not None and not _KEY_RE.fullmatch(request.idempotency_key):
         raise InputError(Code.INVALID_ARGUMENT, "`idempotency_key` must be 1-128 characters of A-Z a-z 0-9 . _ : -")
     metadata = _metadata(request.metadata)
-    if request.rail is not None and (request.tool is Tool.REFUND or not _RAIL_RE.fullmatch(request.rail)):
+    if request.rail is not None and (request.tool is Tool.REFUND or not RAIL_NAME_RE.fullmatch(request.rail)):
         raise InputError(Code.INVALID_ARGUMENT, "`rail` names a configured rail (a refund uses its charge's rail)")
     if request.tool is Tool.REFUND:
         amount, counterparty = await _refund_terms(caller, request, reads)

@@ -92,14 +92,13 @@ class Settlement:
             original = await w.transaction(txn.org_id, txn.project_id, txn.original_transaction_id)
             if original is not None and original.rail is not None:
                 return original.rail if original.rail in self._rails else None
-        if self._routes is None:
-            return self._rail_name if txn.requested_rail in (None, self._rail_name) else None
-        name = route(self._routes, parse_counterparty(txn.counterparty).kind, requested=txn.requested_rail)
+        name = self.route_of(txn.intent(), follow_charge=False)
         return name if name in self._rails else None
 
-    def route_of(self, intent: PaymentIntent) -> str | None:
-        """Where a new payment would go (None: no configured rail carries it); a refund follows its charge."""
-        if intent.tool is Tool.REFUND:
+    def route_of(self, intent: PaymentIntent, *, follow_charge: bool = True) -> str | None:
+        """Where a new payment would go (None: no configured rail carries it); a refund follows its charge,
+        which is known only in the database (`_route`)."""
+        if follow_charge and intent.tool is Tool.REFUND:
             return None
         if self._routes is None:
             return self._rail_name if intent.rail in (None, self._rail_name) else None
@@ -112,17 +111,14 @@ class Settlement:
             assert fresh is not None
             if fresh.state not in (S.AUTHORIZED, S.HELD):
                 return fresh  # an operator or a kill switch moved it meanwhile
-            problem = await self._recheck(w, fresh)
-            if problem is not None:
-                code, cause = problem
-                return await self.roll_back(w, fresh, code=code, actor="system", detail={"cause": cause})
             name = await self._route(w, fresh)
             if name is None:
                 detail = {"cause": "no configured rail carries this counterparty"}
                 return await self.roll_back(w, fresh, code=Code.RAIL_UNAVAILABLE, actor="system", detail=detail)
-            if await w.rail_frozen(name) is not None:
-                detail = {"cause": "kill switch", "rail": name}
-                return await self.roll_back(w, fresh, code=Code.RAIL_FROZEN, actor="system", detail=detail)
+            problem = await self._recheck(w, fresh, rail=name)
+            if problem is not None:
+                code, cause = problem
+                return await self.roll_back(w, fresh, code=code, actor="system", detail={"cause": cause, "rail": name})
             assert fresh.closed_mandate_id is not None
             await w.use_closed_mandate(fresh.org_id, fresh.project_id, fresh.closed_mandate_id)
             # The lease tells every other process that this one is at the rail with it.
@@ -133,8 +129,9 @@ class Settlement:
             txn = await w.move(fresh, S.DISPATCHING, actor="system", rail=name, payload={"rail": name}, **lease)
         return await self._call_rail(txn)
 
-    async def _recheck(self, w: WriteTx, txn: TransactionRow) -> tuple[Code, str] | None:
-        """Right before the rail: the closed mandate verifies, its parent stands, no kill switch."""
+    async def _recheck(self, w: WriteTx, txn: TransactionRow, *, rail: str) -> tuple[Code, str] | None:
+        """Right before the rail: the closed mandate verifies, its parent stands, no kill switch covers
+        the agent or the rail."""
         closed = await w.closed_mandate(txn.org_id, txn.project_id, txn.transaction_id)
         if closed is None or closed.used_at is not None:
             return Code.MANDATE_INVALID, "closed mandate missing or used"
@@ -152,8 +149,9 @@ class Settlement:
             verify_closed(closed.token, keys, expected=expected, now=w.now)
         except MandateError as exc:
             return Code.MANDATE_INVALID, exc.cause
-        if await w.active_kill_switch(txn.caller) is not None:
-            return Code.AGENT_FROZEN, "kill switch"
+        switch = await w.active_kill_switch(txn.caller, rail=rail)
+        if switch is not None:
+            return (Code.RAIL_FROZEN if switch.scope == "rail" else Code.AGENT_FROZEN), "kill switch"
         if txn.open_mandate_id is None:
             # Only a payment authorised by an approval alone, before approvals needed a mandate, lacks one.
             return Code.MANDATE_INVALID, "no open mandate"

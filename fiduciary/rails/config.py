@@ -33,6 +33,7 @@ from typing import Any
 from fiduciary.domain import limits
 from fiduciary.domain.counterparties import Kind
 from fiduciary.domain.errors import ConfigError
+from fiduciary.domain.intents import RAIL_NAME_RE
 from fiduciary.rails.mcp import RECEIPT_FIELDS, SOURCES, McpSettings
 from fiduciary.rails.wrappers import BreakerSettings, RetrySettings
 
@@ -57,7 +58,6 @@ DEFAULT_ROUTES: Mapping[Kind, tuple[RailKind, ...]] = {
 }
 """Which kind of rail carries a counterparty of each kind, in order of preference."""
 
-_NAME_RE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 _ENV_RE = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")
 _URL_RE = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~%\-/]*)?")
 _KEYS = {"name", "kind", "base_url", "credential_env", "credential_file", "timeout_ms", "retry", "breaker"}
@@ -162,7 +162,7 @@ def _rail(entry: object, where: str, index: int) -> RailConfig:
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: rails[{index}] must be a table")
     name = entry.get("name")
-    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+    if not isinstance(name, str) or not RAIL_NAME_RE.fullmatch(name):
         raise ConfigError(f"{where}: rails[{index}] needs a `name` of lower-case letters, digits, - and _")
     at = f"{where}: rail {name!r}"
     try:

@@ -247,29 +247,25 @@ class Retrying:
             return not _breaker_open(self.inner)
         return self.settings.resend_after_timeout and isinstance(exc, RailTimeout | TimeoutError)
 
-    async def dispatch(self, request: RailRequest) -> RailReceipt:
+    async def _again(self, call: Callable[[], Awaitable[T]]) -> T:
         async for attempt in self._policy():
             with attempt:
-                return await self.inner.dispatch(request)
+                return await call()
         raise AssertionError("tenacity either returns or re-raises")
+
+    async def dispatch(self, request: RailRequest) -> RailReceipt:
+        return await self._again(lambda: self.inner.dispatch(request))
 
     async def status(self, idempotency_key: str) -> RailReceipt | None:
-        async for attempt in self._policy():
-            with attempt:
-                return await self.inner.status(idempotency_key)
-        raise AssertionError("tenacity either returns or re-raises")
+        return await self._again(lambda: self.inner.status(idempotency_key))
 
     async def reverse(self, receipt: RailReceipt, *, amount_minor: int, idempotency_key: str) -> RailReceipt:
-        async for attempt in self._policy():
-            with attempt:
-                return await self.inner.reverse(receipt, amount_minor=amount_minor, idempotency_key=idempotency_key)
-        raise AssertionError("tenacity either returns or re-raises")
+        return await self._again(
+            lambda: self.inner.reverse(receipt, amount_minor=amount_minor, idempotency_key=idempotency_key)
+        )
 
     async def receipts(self, since: datetime) -> list[RailReceipt]:
-        async for attempt in self._policy():
-            with attempt:
-                return await self.inner.receipts(since)
-        raise AssertionError("tenacity either returns or re-raises")
+        return await self._again(lambda: self.inner.receipts(since))
 
 
 def _breaker_open(rail: Rail) -> bool:

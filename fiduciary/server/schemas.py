@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from fiduciary.domain import limits
+from fiduciary.domain.intents import RAIL_NAME_PATTERN
 
 AmountText = Annotated[
     str,
@@ -83,7 +84,7 @@ class PayArgs(_Args):
         str | None,
         Field(
             max_length=32,
-            pattern=r"^[a-z][a-z0-9_-]*$",
+            pattern=f"^{RAIL_NAME_PATTERN}$",
             description="A configured rail by name; default: chosen by the counterparty's kind.",
         ),
     ] = None

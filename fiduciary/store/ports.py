@@ -214,8 +214,9 @@ class Reads(KeyReads, Protocol):
 
     async def active_policy(self, org_id: str, project_id: str) -> PolicyRow | None: ...
 
-    async def active_kill_switch(self, caller: AgentRef) -> KillSwitchRow | None:
-        """The first unlifted kill switch covering this agent, its project, its org or the platform."""
+    async def active_kill_switch(self, caller: AgentRef, *, rail: str | None = None) -> KillSwitchRow | None:
+        """The first unlifted kill switch covering this agent, its project, its org, the platform, or
+        (when given) the rail its payment is about to go through."""
         ...
 
     async def rail_frozen(self, rail: str) -> KillSwitchRow | None:

@@ -26,6 +26,7 @@ import re
 import socket
 import string
 import threading
+from abc import ABC, abstractmethod
 from collections import Counter, OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
@@ -271,7 +272,7 @@ class ApiRoute:
     public: bool = False
 
 
-class FakeProvider:
+class FakeProvider(ABC):
     """A provider's HTTP API in memory, with faults and the control endpoints.
 
     Subclasses list their routes, check credentials, render errors in the provider's shape and say
@@ -336,19 +337,21 @@ class FakeProvider:
                 **self._extra_state(),
             }
 
-    def _routes(self) -> list[ApiRoute]:
-        raise NotImplementedError
+    @abstractmethod
+    def _routes(self) -> list[ApiRoute]: ...
 
+    @abstractmethod
     def _authorize(self, request: Request) -> Reply | None:
         """None when the request carries valid credentials, else the provider's refusal."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def _error(self, status: int, code: str, message: str) -> Reply:
         """An error in the provider's own shape."""
-        raise NotImplementedError
+        ...
 
-    def _views(self) -> list[dict[str, Any]]:
-        raise NotImplementedError
+    @abstractmethod
+    def _views(self) -> list[dict[str, Any]]: ...
 
     def _extra_state(self) -> dict[str, Any]:
         return {}

@@ -409,14 +409,13 @@ class Queries:
         row = await self._one(sql, (org_id, project_id))
         return None if row is None else PolicyRow(**dict(row))
 
-    async def active_kill_switch(self, caller: AgentRef) -> KillSwitchRow | None:
-        """The first unlifted kill switch covering this agent, its project, its org or the platform."""
+    async def active_kill_switch(self, caller: AgentRef, *, rail: str | None = None) -> KillSwitchRow | None:
         sql = (
             "SELECT * FROM kill_switches WHERE lifted_at IS NULL AND ((org_id = ? AND ("
             "(scope = 'agent' AND target = ?) OR (scope = 'project' AND target = ?) OR scope = 'org')) "
-            "OR scope = 'platform') ORDER BY pulled_at LIMIT 1"
+            "OR scope = 'platform' OR (scope = 'rail' AND target = ?)) ORDER BY pulled_at LIMIT 1"
         )
-        row = await self._one(sql, (caller.org_id, caller.agent_id, caller.project_id))
+        row = await self._one(sql, (caller.org_id, caller.agent_id, caller.project_id, rail or ""))
         return None if row is None else KillSwitchRow(**dict(row))
 
     async def rail_frozen(self, rail: str) -> KillSwitchRow | None:
