@@ -85,6 +85,8 @@ rail_timeout_ms: Final = 10_000
 rails_max: Final = 32
 """Most rails one rails file may configure."""
 rail_attempts_max: Final = 10
+rail_reference_chars_max: Final = 128
+"""Longest reference a rail may give a payment; a longer one is not believed."""
 rail_response_bytes_max: Final = 1024 * 1024
 """Largest provider answer an adapter reads; a larger one is not believed."""
 

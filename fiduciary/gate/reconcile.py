@@ -57,7 +57,7 @@ async def reconcile_rail(store: Store, name: str, rail: Rail, *, since: datetime
         return report
     except RailError as exc:
         report.error = type(exc).__name__
-        log.warning("rail %s could not be reconciled: %s", name, exc)
+        log.warning("rail %s could not be reconciled (%s)", name, type(exc).__name__)
         return report
     report.receipts = len(receipts)
     by_key: dict[str, list[RailReceipt]] = defaultdict(list)

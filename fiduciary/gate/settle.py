@@ -380,7 +380,9 @@ class Settlement:
         request = _rail_request(txn)
         found = await self._lookup(rail, request)
         if isinstance(found, _Unanswered):
-            return txn  # no answer about the key: ask again on the next round, never send blind
+            # No answer about the key: never send blind. It rests as unknown (with its hold) so the
+            # next round asks again and a person can decide it.
+            return await self.finish(txn, None, rejected=None) if txn.state is S.DISPATCHING else txn
         if found is None:
             return await self._call_rail(txn)  # same idempotency key: the rail cannot pay twice
         return await self.finish(txn, found, rejected=None)

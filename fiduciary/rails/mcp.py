@@ -134,8 +134,11 @@ class McpRail:
             raise RailRejected("status_unsupported", f"rail {self.name} cannot be asked about a payment")
         try:
             data = await self._call(s.status_tool, {s.status_argument: idempotency_key})
-        except RailRejected:
-            return None  # the server does not know the payment: it never arrived
+        except RailRejected as exc:
+            if s.idempotent:
+                return None  # it does not know the payment, and sending it again is safe
+            # Without the server's own idempotency a "not found" proves nothing worth a second payment.
+            raise RailRejected("status_unproven", f"rail {self.name} cannot prove the payment never arrived") from exc
         return self._receipt(data, request)
 
     async def reverse(self, receipt: RailReceipt, *, amount_minor: int, idempotency_key: str) -> RailReceipt:

@@ -29,6 +29,7 @@ from typing import TypeVar
 
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
+from fiduciary.domain import limits
 from fiduciary.domain.errors import RailMismatch, RailTimeout, RailUnavailable
 from fiduciary.rails.base import Rail, RailReceipt, RailRequest, mismatch
 
@@ -86,7 +87,7 @@ class Validating:
 def _sane(receipt: RailReceipt) -> None:
     if type(receipt.amount_minor) is not int or receipt.amount_minor < 0:
         raise RailMismatch("amount")
-    if not receipt.rail_reference:
+    if not 0 < len(receipt.rail_reference) <= limits.rail_reference_chars_max:
         raise RailMismatch("reference")
 
 

@@ -2,7 +2,7 @@
 
 `create_payment` pays every time it is called; `get_payment` finds a payment by the reference it
 was made with. Faults: `wrong_amount` (answers one minor unit more), `lose_next_answer` (pays,
-then answers after longer than a rail waits).
+then answers after longer than a rail waits), `stall_next_unpaid` (answers late and pays nothing).
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ class Upstream:
     by_ref: dict[str, Payment] = field(default_factory=dict)
     wrong_amount: bool = False
     lose_next_answer: bool = False
+    stall_next_unpaid: bool = False
+    """The next call answers after longer than a rail waits, and pays nothing."""
+    calls: int = 0
 
     def server(self) -> MCPServer:
         mcp = MCPServer("acme-payments")
@@ -46,6 +49,11 @@ class Upstream:
         @mcp.tool()
         async def create_payment(amount: int, currency: str, to: str, ref: str) -> Payment:
             """Pay `amount` minor units of `currency` to the account `to`."""
+            self.calls += 1
+            if self.stall_next_unpaid:
+                self.stall_next_unpaid = False
+                await anyio.sleep(5)
+                raise ToolError("timed out upstream")
             if to == "blocked":
                 raise ToolError("payee blocked by the provider")
             payment = Payment(

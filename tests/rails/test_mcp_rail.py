@@ -90,3 +90,17 @@ async def test_a_lost_upstream_answer_is_looked_up_never_sent_again(
         (report,) = await rt.control.reconciliation.run(tenant.admin)
         assert report.skipped and report.flags == [], "an MCP tool cannot list receipts: nothing to match"
     assert len(upstream.payments) == 1
+
+
+async def test_without_the_servers_idempotency_a_payment_it_does_not_know_is_never_sent_again(
+    settings: Settings, clock: FakeClock, tenant: Tenant
+) -> None:
+    upstream = Upstream(stall_next_unpaid=True)
+    async with governed(settings, clock, upstream) as rt:
+        outcome = await pay(rt, tenant)
+        assert (outcome.status, outcome.code.value) == (Status.UNKNOWN, "outcome_unknown")
+        for _ in range(3):
+            await rt.gate.sweep(idle_seconds=0)
+        txn = await rt.store.read.transaction_by_id(outcome.transaction_id or "")
+        assert txn is not None and txn.state.value == "unknown", "not found proves nothing: a person decides"
+    assert upstream.calls == 1 and upstream.payments == []

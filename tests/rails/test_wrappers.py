@@ -84,6 +84,7 @@ class Scripted:
         ({"direction": Direction.COLLECT}, "direction"),
         ({"amount_minor": -5}, "amount"),
         ({"rail_reference": ""}, "reference"),
+        ({"rail_reference": "r" * 129}, "reference"),
     ],
 )
 async def test_an_answer_about_something_else_is_not_believed(change: dict[str, object], cause: str) -> None:
