@@ -429,7 +429,7 @@ class SilentRail:
         await anyio.sleep_forever()
         raise AssertionError("unreachable")
 
-    async def status(self, idempotency_key: str) -> None:
+    async def status(self, idempotency_key: str, *, request: object = None) -> None:
         await anyio.sleep_forever()
 
 

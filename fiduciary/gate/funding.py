@@ -78,7 +78,7 @@ class Fundings:
                 continue
             try:
                 with anyio.fail_after(self._timeout):
-                    found = await rail.status(idempotency_key_for(funding.funding_id))
+                    found = await rail.status(idempotency_key_for(funding.funding_id), request=_request(funding))
             except (RailError, TimeoutError):
                 continue  # no answer about the key: ask again next time, never collect blind
             after = await (self.collect(funding) if found is None else self._finish(funding, found))

@@ -189,7 +189,7 @@ class Settlement:
         """What the rail knows of the key: a receipt, None (it never saw it), or no answer at all."""
         try:
             with anyio.fail_after(self._rail_timeout):
-                return await rail.status(request.idempotency_key)
+                return await rail.status(request.idempotency_key, request=request)
         except (RailError, TimeoutError):
             return UNANSWERED
 

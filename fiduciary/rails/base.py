@@ -68,7 +68,8 @@ class Rail(Protocol):
     """A payment network adapter.
 
     A second dispatch with the same idempotency key never pays twice: it answers with the first
-    outcome. `status` asks what happened to a key (None: the rail never saw it). `reverse` sends
+    outcome. `status` asks what happened to a key (None: the rail never saw it); the caller passes
+    the request the key was for, for a rail whose answers do not repeat it. `reverse` sends
     back (part of) what a succeeded receipt moved, under its own idempotency key. `receipts`
     lists what the rail recorded since a time, for reconciliation.
     """
@@ -82,7 +83,7 @@ class Rail(Protocol):
 
     async def dispatch(self, request: RailRequest) -> RailReceipt: ...
 
-    async def status(self, idempotency_key: str) -> RailReceipt | None: ...
+    async def status(self, idempotency_key: str, *, request: RailRequest | None = None) -> RailReceipt | None: ...
 
     async def reverse(self, receipt: RailReceipt, *, amount_minor: int, idempotency_key: str) -> RailReceipt: ...
 

@@ -58,7 +58,7 @@ class CardRail:
         data = await self._http.json("POST", "/v1/payment_intents", headers=headers, form=form)
         return self._receipt(data, direction=Direction.COLLECT)
 
-    async def status(self, idempotency_key: str) -> RailReceipt | None:
+    async def status(self, idempotency_key: str, *, request: RailRequest | None = None) -> RailReceipt | None:
         query = f"metadata['{_KEY}']:'{idempotency_key}'"
         data = await self._http.json("GET", "/v1/payment_intents/search", headers=self._auth, params={"query": query})
         found = [item for item in _items(data) if isinstance(item, dict)]

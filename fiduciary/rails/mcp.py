@@ -90,8 +90,6 @@ class McpRail:
         self._settings = settings
         self._token = token
         self._timeout = timeout_ms / 1000
-        self._asked: dict[str, RailRequest] = {}
-        """The requests this process sent, by key: a receipt is about the payment it answers."""
 
     async def open(self) -> None:
         """Nothing is kept open: each call connects, so a server that restarts is simply reached again."""
@@ -124,12 +122,10 @@ class McpRail:
     async def dispatch(self, request: RailRequest) -> RailReceipt:
         s = self._settings
         arguments = {name: _value(request, source) for name, source in s.arguments.items()}
-        self._asked[request.idempotency_key] = request
         return self._receipt(await self._call(s.tool, arguments), request)
 
-    async def status(self, idempotency_key: str) -> RailReceipt | None:
+    async def status(self, idempotency_key: str, *, request: RailRequest | None = None) -> RailReceipt | None:
         s = self._settings
-        request = self._asked.get(idempotency_key)
         if s.status_tool is None or s.status_argument is None or request is None:
             raise RailRejected("status_unsupported", f"rail {self.name} cannot be asked about a payment")
         try:

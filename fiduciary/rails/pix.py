@@ -90,10 +90,11 @@ class PixRail:
         data = await self._authorised_json("PUT", f"/v3/gn/pix/{ident}", json_body=body)
         return self._receipt(data, request.idempotency_key, request.counterparty)
 
-    async def status(self, idempotency_key: str) -> RailReceipt | None:
+    async def status(self, idempotency_key: str, *, request: RailRequest | None = None) -> RailReceipt | None:
         ident = envio_id(idempotency_key)
         answer = await self._authorised("GET", f"/v2/gn/pix/enviados/id-envio/{ident}", missing_ok=True)
-        return None if answer.status == 404 else self._receipt(answer.data, idempotency_key, "")
+        asked = "" if request is None else request.counterparty
+        return None if answer.status == 404 else self._receipt(answer.data, idempotency_key, asked)
 
     async def reverse(self, receipt: RailReceipt, *, amount_minor: int, idempotency_key: str) -> RailReceipt:
         if receipt.direction is not Direction.COLLECT:

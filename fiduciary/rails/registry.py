@@ -76,7 +76,7 @@ class Unconfigured:
     async def dispatch(self, request: RailRequest) -> RailReceipt:
         raise self._refuse()
 
-    async def status(self, idempotency_key: str) -> RailReceipt | None:
+    async def status(self, idempotency_key: str, *, request: RailRequest | None = None) -> RailReceipt | None:
         raise self._refuse()
 
     async def reverse(self, receipt: RailReceipt, *, amount_minor: int, idempotency_key: str) -> RailReceipt:

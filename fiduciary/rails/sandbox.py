@@ -65,7 +65,7 @@ class SandboxRail:
     async def close(self) -> None:
         """Nothing to release."""
 
-    async def status(self, idempotency_key: str) -> RailReceipt | None:
+    async def status(self, idempotency_key: str, *, request: RailRequest | None = None) -> RailReceipt | None:
         return await anyio.to_thread.run_sync(self._find, idempotency_key)
 
     async def reverse(self, receipt: RailReceipt, *, amount_minor: int, idempotency_key: str) -> RailReceipt:

@@ -70,7 +70,7 @@ class WireRail:
         data = await self._http.json("POST", "/api/payment_orders", headers=headers, json_body=body, auth=self._auth)
         return self._receipt(data, kind)
 
-    async def status(self, idempotency_key: str) -> RailReceipt | None:
+    async def status(self, idempotency_key: str, *, request: RailRequest | None = None) -> RailReceipt | None:
         params = {f"metadata[{_KEY}]": idempotency_key}
         data = await self._http.json("GET", "/api/payment_orders", params=params, auth=self._auth)
         if not isinstance(data, list):

@@ -55,8 +55,8 @@ class Validating:
     async def dispatch(self, request: RailRequest) -> RailReceipt:
         return self._checked(request, await self.inner.dispatch(request))
 
-    async def status(self, idempotency_key: str) -> RailReceipt | None:
-        receipt = await self.inner.status(idempotency_key)
+    async def status(self, idempotency_key: str, *, request: RailRequest | None = None) -> RailReceipt | None:
+        receipt = await self.inner.status(idempotency_key, request=request)
         if receipt is not None:
             _sane(receipt)
             if receipt.idempotency_key != idempotency_key:
@@ -150,9 +150,9 @@ class Breaker:
         self._admit()
         return await self._watch(self.inner.dispatch(request))
 
-    async def status(self, idempotency_key: str) -> RailReceipt | None:
+    async def status(self, idempotency_key: str, *, request: RailRequest | None = None) -> RailReceipt | None:
         self._admit()
-        return await self._watch(self.inner.status(idempotency_key))
+        return await self._watch(self.inner.status(idempotency_key, request=request))
 
     async def reverse(self, receipt: RailReceipt, *, amount_minor: int, idempotency_key: str) -> RailReceipt:
         self._admit()
@@ -257,8 +257,8 @@ class Retrying:
     async def dispatch(self, request: RailRequest) -> RailReceipt:
         return await self._again(lambda: self.inner.dispatch(request))
 
-    async def status(self, idempotency_key: str) -> RailReceipt | None:
-        return await self._again(lambda: self.inner.status(idempotency_key))
+    async def status(self, idempotency_key: str, *, request: RailRequest | None = None) -> RailReceipt | None:
+        return await self._again(lambda: self.inner.status(idempotency_key, request=request))
 
     async def reverse(self, receipt: RailReceipt, *, amount_minor: int, idempotency_key: str) -> RailReceipt:
         return await self._again(

@@ -64,7 +64,7 @@ class Scripted:
         assert isinstance(step, dict)
         return receipt_for(request, **step)
 
-    async def status(self, idempotency_key: str) -> RailReceipt | None:
+    async def status(self, idempotency_key: str, *, request: RailRequest | None = None) -> RailReceipt | None:
         return None
 
     async def reverse(self, receipt: RailReceipt, *, amount_minor: int, idempotency_key: str) -> RailReceipt:
