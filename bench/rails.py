@@ -3,7 +3,8 @@
     python bench/rails.py [--calls 200] [--warmup 20]
 
 For each adapter (card: a `charge` by Stripe-style PaymentIntent; Pix: a `pay` sent by idEnvio; wire:
-a `pay` as a Modern Treasury payment order; mcp: a `pay` through a provider's own MCP server's tool)
+a `pay` as a Modern Treasury payment order; stablecoin: a USDC `pay` as a Circle transfer; mcp: a
+`pay` through a provider's own MCP server's tool)
 the fake provider runs on 127.0.0.1 in this process. A
 governed call goes through the gate (screening, policy, mandate, hold, the rail call with its
 wrappers, settlement, every audit entry, SQLite with synchronous=FULL); the direct call is one
@@ -20,6 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -37,12 +39,12 @@ from fiduciary.domain.results import Status
 from fiduciary.mandates import OpenTerms
 from fiduciary.runtime import Runtime, open_runtime
 from fiduciary.settings import Settings
-from tests.fakes import FakePix, FakeStripe, FakeWire, serve
+from tests.fakes import FakeCircle, FakePix, FakeStripe, FakeWire, serve
 from tests.fakes.mcp_upstream import Upstream, served
 
 POLICY = """
 name = "bench"
-currencies = ["USD", "BRL"]
+currencies = ["USD", "BRL", "USDC"]
 
 [[rules]]
 id = "max"
@@ -51,7 +53,9 @@ currency = "USD"
 amount = "100.00"
 """
 RESULTS = Path(__file__).resolve().parent / "results"
-ENV = {"STRIPE": "sk_bench", "EFI": "cid:csecret", "MT": "org-1:key-1"}
+ENV = {"STRIPE": "sk_bench", "EFI": "cid:csecret", "MT": "org-1:key-1", "CIRCLE": "circle_bench"}
+WALLET = "1000216185"
+ADDRESS = "0x52908400098527886E0F7030069857D2E4169EE7"
 
 
 def percentiles(samples_ms: list[float]) -> dict[str, float]:
@@ -71,6 +75,8 @@ def rails_file(urls: dict[str, str]) -> str:
         f'payer_key = "financeiro@bench.com.br"\n{fast}\n'
         f'[[rails]]\nname = "mt"\nkind = "wire"\nbase_url = "{urls["wire"]}"\ncredential_env = "MT"\n'
         f'originating_account_id = "acc_bench"\n{fast}\n'
+        f'[[rails]]\nname = "circle"\nkind = "stablecoin"\nbase_url = "{urls["stablecoin"]}"\n'
+        f'credential_env = "CIRCLE"\nsource_wallet_id = "{WALLET}"\nchain = "BASE"\n{fast}\n'
         f'[[rails]]\nname = "acme"\nkind = "mcp"\nurl = "{urls["mcp"]}"\ntool = "create_payment"\n'
         'arguments = { amount = "amount_minor", currency = "currency", to = "counterparty_value", '
         'ref = "idempotency_key" }\n'
@@ -90,6 +96,10 @@ async def tenant(settings: Settings) -> AgentRef:
         brl = MandateSpec(agent_id=made.agent_id, currency="BRL", max_per_use="100.00", total_cap="100000000.00",
                           purpose="bench")  # fmt: skip
         await rt.control.mandates.issue(made.admin, brl)
+        await rt.control.wallets.fund(made.admin, made.agent_id, parse_amount("10000000.00", "USDC"))
+        usdc = MandateSpec(agent_id=made.agent_id, currency="USDC", max_per_use="100.00", total_cap="100000000.00",
+                           purpose="bench")  # fmt: skip
+        await rt.control.mandates.issue(made.admin, usdc)
     return AgentRef(made.org_id, made.project_id, made.agent_id)
 
 
@@ -98,6 +108,7 @@ def governed(rt: Runtime, caller: AgentRef, kind: str) -> Callable[[int], Awaita
         "card": (Tool.CHARGE, "1.00", "USD", "cus:cus_bench", Status.EXECUTED),
         "pix": (Tool.PAY, "1.00", "BRL", "pix:maria@example.com", Status.UNKNOWN),
         "wire": (Tool.PAY, "1.00", "USD", "acct:123456789", Status.UNKNOWN),
+        "stablecoin": (Tool.PAY, "1.00", "USDC", ADDRESS, Status.UNKNOWN),
         "mcp": (Tool.PAY, "1.00", "USD", "acct:123456789", Status.EXECUTED),
     }
     tool, amount, currency, counterparty, expected = shapes[kind]
@@ -131,6 +142,11 @@ def direct(http: httpx2.AsyncClient, kind: str, token: str, url: str) -> Callabl
             body = {"valor": "1.00", "pagador": {"chave": "financeiro@bench.com.br"},
                     "favorecido": {"chave": "maria@example.com"}}  # fmt: skip
             answer = await http.put(f"/v3/gn/pix/direct{i}", json=body, headers={"Authorization": f"Bearer {token}"})
+        elif kind == "stablecoin":
+            body = {"idempotencyKey": str(uuid.uuid4()), "source": {"type": "wallet", "id": WALLET},
+                    "destination": {"type": "blockchain", "address": ADDRESS, "chain": "BASE"},
+                    "amount": {"amount": "1.00", "currency": "USD"}}  # fmt: skip
+            answer = await http.post("/v1/transfers", json=body, headers={"Authorization": "Bearer circle_bench"})
         else:
             body = {"type": "wire", "amount": 100, "direction": "credit", "currency": "USD",
                     "originating_account_id": "acc_bench",
@@ -154,6 +170,7 @@ async def timed(call: Callable[[int], Awaitable[None]], *, start: int, count: in
 
 async def measure(calls: int, warmup: int) -> dict[str, Any]:
     fakes = {"card": FakeStripe("sk_bench"), "pix": FakePix("cid", "csecret"), "wire": FakeWire("org-1", "key-1")}
+    circle = FakeCircle("circle_bench", WALLET)
     upstream = Upstream()
     report: dict[str, Any] = {"calls": calls, "warmup": warmup, "python": platform.python_version(),
                               "machine": platform.machine(), "rails": {}}  # fmt: skip
@@ -164,9 +181,10 @@ async def measure(calls: int, warmup: int) -> dict[str, Any]:
             serve(fakes["card"]) as card,
             serve(fakes["pix"]) as pix,
             serve(fakes["wire"]) as wire,
+            serve(circle) as stablecoin,
             served(upstream) as mcp,
         ):
-            urls = {"card": card, "pix": pix, "wire": wire, "mcp": mcp}
+            urls = {"card": card, "pix": pix, "wire": wire, "stablecoin": stablecoin, "mcp": mcp}
             settings.rails_path.write_text(rails_file(urls))
             async with open_runtime(settings) as rt:
                 for kind, url in urls.items():
@@ -197,10 +215,10 @@ def main() -> None:
     args = parser.parse_args()
     report = anyio.run(measure, args.calls, args.warmup)
     print(f"governed payment vs a direct call of the same fake provider, {args.calls} calls each\n")
-    print(f"{'rail':<6}{'gov p50':>10}{'gov p99':>10}{'direct p50':>12}{'direct p99':>12}{'x p50':>8}{'x p99':>8}")
+    print(f"{'rail':<12}{'gov p50':>10}{'gov p99':>10}{'direct p50':>12}{'direct p99':>12}{'x p50':>8}{'x p99':>8}")
     for kind, row in report["rails"].items():
         g, d = row["governed_ms"], row["direct_ms"]
-        print(f"{kind:<6}{g['p50']:>10}{g['p99']:>10}{d['p50']:>12}{d['p99']:>12}"
+        print(f"{kind:<12}{g['p50']:>10}{g['p99']:>10}{d['p50']:>12}{d['p99']:>12}"
               f"{row['ratio_p50']:>8}{row['ratio_p99']:>8}")  # fmt: skip
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "rails.json").write_text(json.dumps(report, indent=2) + "\n")

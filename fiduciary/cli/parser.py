@@ -252,7 +252,9 @@ def _rails(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _cmd(a, "status", "ask every rail for its latest receipts (nothing moves); breaker states")
     q = _cmd(a, "add", "add a rail to the rails file (it takes effect when the server starts again)")
     q.add_argument("name", help="how routing and transactions name it: lower-case letters, digits, - and _")
-    q.add_argument("--kind", required=True, choices=["sandbox", "card", "pix", "wire"], help="the kind of rail")
+    q.add_argument(
+        "--kind", required=True, choices=["sandbox", "card", "pix", "wire", "stablecoin"], help="the kind of rail"
+    )
     q.add_argument("--base-url", help="the provider's API address, e.g. https://api.stripe.com")
     secret = q.add_mutually_exclusive_group()
     secret.add_argument("--credential-env", metavar="VAR", help="the environment variable that holds the credential")
@@ -260,6 +262,8 @@ def _rails(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     q.add_argument("--timeout-ms", type=int, help="each request's timeout (default 5000)")
     q.add_argument("--payer-key", help="pix: the account's own Pix key")
     q.add_argument("--originating-account-id", help="wire: the account payment orders are sent from")
+    q.add_argument("--source-wallet-id", help="stablecoin: the Circle wallet transfers are paid from")
+    q.add_argument("--chain", help="stablecoin: the blockchain, e.g. ETH or BASE")
     a = _group(sub, "reconcile", "receipts against the ledger; flags only people resolve")
     _cmd(a, "list", "open reconciliation flags").add_argument("--all", action="store_true", help="resolved too")
     q = _cmd(a, "resolve", "close a flag with what you found")

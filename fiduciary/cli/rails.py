@@ -39,6 +39,8 @@ async def rails_add(rt: Runtime, op: Operator, args: Args) -> Printed:
         "timeout_ms": args.timeout_ms,
         "payer_key": args.payer_key,
         "originating_account_id": args.originating_account_id,
+        "source_wallet_id": args.source_wallet_id,
+        "chain": args.chain,
     }
     added = await rt.control.rails.add(op, {k: v for k, v in entry.items() if v is not None})
     data = {"name": added.name, "kind": added.kind.value, "base_url": added.base_url,

@@ -89,6 +89,9 @@ rail_reference_chars_max: Final = 128
 """Longest reference a rail may give a payment; a longer one is not believed."""
 rail_response_bytes_max: Final = 1024 * 1024
 """Largest provider answer an adapter reads; a larger one is not believed."""
+circle_replay_hours: Final = 24
+"""How long after a payment the stablecoin rail still asks Circle about it by replaying its
+idempotency key; Circle publishes no retention, so past this the payment is left to a person."""
 
 # Storage.
 db_busy_timeout_ms: Final = 10_000

@@ -41,6 +41,7 @@ def _request(funding: FundingRow) -> RailRequest:
         funding.amount_minor,
         funding.currency,
         funding.counterparty,
+        funding.created_at,
     )
 
 

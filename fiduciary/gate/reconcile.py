@@ -8,6 +8,11 @@ One round, for one rail, over a time window:
   `currency_mismatch`;
 - a transaction settled on the rail with no receipt in the window: `missing_receipt`.
 
+A rail whose provider records no key of ours (Circle's transfers) answers receipts without one;
+each is matched to its transaction by the rail's reference instead. One that matches none is an
+orphan once it is older than the overlap: a younger one may belong to a payment whose status
+is still being asked, and is looked at again on the next round.
+
 The engine never resolves a flag, and never moves money here: unknown outcomes are settled by
 the sweep asking `status(idempotency_key)`, never by a resend. A rail that does not answer is
 reported and asked again on the next round.
@@ -60,17 +65,21 @@ async def reconcile_rail(store: Store, name: str, rail: Rail, *, since: datetime
         log.warning("rail %s could not be reconciled (%s)", name, type(exc).__name__)
         return report
     report.receipts = len(receipts)
+    cutoff = now - timedelta(seconds=limits.reconcile_overlap_seconds)
     by_key: dict[str, list[RailReceipt]] = defaultdict(list)
     for receipt in receipts:
-        by_key[receipt.idempotency_key].append(receipt)
+        key = receipt.idempotency_key or await _key_of(store, name, receipt)
+        if key:
+            by_key[key].append(receipt)
+        elif not _younger(receipt, cutoff):
+            report.flags += await _check_receipts(store, name, "", [receipt])
     for key, group in by_key.items():
         report.flags += await _check_receipts(store, name, key, group)
     # What settled before the last moments of the window must show among the receipts.
     settled = await store.read.settled_on_rail(name, since=iso(since), limit=limits.reconcile_transactions_max)
-    cutoff = iso(now - timedelta(seconds=limits.reconcile_overlap_seconds))
     for txn in settled:
         report.settled += 1
-        if txn.updated_at <= cutoff and idempotency_key_for(txn.transaction_id) not in by_key:
+        if txn.updated_at <= iso(cutoff) and idempotency_key_for(txn.transaction_id) not in by_key:
             async with store.write() as w:
                 flag = await raise_flag(w, txn, kind=FlagKind.MISSING_RECEIPT, detail={}, rail=name)
             report.flags += [flag] if flag else []
@@ -80,7 +89,7 @@ async def reconcile_rail(store: Store, name: str, rail: Rail, *, since: datetime
 async def _check_receipts(store: Store, name: str, key: str, group: list[RailReceipt]) -> list[str]:
     txn = await _transaction_of(store, key)
     found: list[str | None] = []
-    funding = await store.read.funding(key.removeprefix(KEY_PREFIX)) if txn is None else None
+    funding = await store.read.funding(key.removeprefix(KEY_PREFIX)) if txn is None and key else None
     async with store.write() as w:
         if funding is not None:
             receipt = group[0]
@@ -101,6 +110,21 @@ async def _check_receipts(store: Store, name: str, key: str, group: list[RailRec
         elif receipt.amount_minor != txn.amount.amount_minor:
             found.append(await raise_flag(w, txn, kind=FlagKind.AMOUNT_MISMATCH, detail={}, receipt=receipt))
     return [f for f in found if f]
+
+
+async def _key_of(store: Store, name: str, receipt: RailReceipt) -> str:
+    """The key of the transaction a receipt without one was recorded on ("" when none was)."""
+    txn = await store.read.transaction_by_rail_reference(name, receipt.rail_reference)
+    return "" if txn is None else idempotency_key_for(txn.transaction_id)
+
+
+def _younger(receipt: RailReceipt, cutoff: datetime) -> bool:
+    """Whether the provider made the receipt after `cutoff` (an unreadable time counts as older)."""
+    try:
+        made = datetime.fromisoformat(receipt.settled_at)
+    except ValueError:
+        return False
+    return made.tzinfo is not None and made > cutoff
 
 
 async def _transaction_of(store: Store, key: str) -> TransactionRow | None:

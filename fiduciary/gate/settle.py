@@ -403,4 +403,5 @@ def _rail_request(txn: TransactionRow) -> RailRequest:
         amount_minor=txn.amount.amount_minor,
         currency=txn.amount.currency,
         counterparty=txn.counterparty,
+        created_at=txn.created_at,
     )

@@ -43,6 +43,9 @@ class RailRequest:
     amount_minor: int
     currency: str
     counterparty: str
+    created_at: str | None = None
+    """When the payment was first asked for (ISO 8601). A rail whose status question is a replay
+    (`rails.stablecoin`) will not replay a key its provider may have forgotten."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,8 @@ class RailReceipt:
     rail: str
     rail_reference: str
     idempotency_key: str
+    """The key the receipt is about; "" when the provider records none (reconciliation then finds
+    its transaction by `rail_reference`)."""
     direction: Direction
     amount_minor: int
     currency: str

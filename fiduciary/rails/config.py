@@ -3,7 +3,7 @@
 ```toml
 [[rails]]
 name = "stripe"                        # how transactions, `rails status` and routing name it
-kind = "card"                          # sandbox, card, pix or wire
+kind = "card"                          # sandbox, card, pix, wire, stablecoin or mcp
 base_url = "https://api.stripe.com"
 credential_env = "STRIPE_SECRET_KEY"   # or: credential_file = "/run/secrets/stripe" (not both)
 timeout_ms = 5000                      # each request; at most limits.rail_timeout_ms
@@ -15,9 +15,10 @@ pix = "efi"
 ```
 
 Kind-specific keys: `pix` needs `payer_key` (the account's own Pix key); `wire` needs
-`originating_account_id`. The credential itself is read only when a rail is built, from the
-environment variable or the file named here; it is never written to the database, a log, the
-audit chain or a result. Without a rails file every payment goes to the sandbox rail.
+`originating_account_id`; `stablecoin` needs `source_wallet_id` (the Circle wallet paid from)
+and `chain` (the blockchain, such as `ETH` or `BASE`). The credential itself is read only when
+a rail is built, from the environment variable or the file named here; it is never written to
+the database, a log, the audit chain or a result. Without a rails file every payment goes to the sandbox rail.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ class RailKind(StrEnum):
     CARD = "card"
     PIX = "pix"
     WIRE = "wire"
+    STABLECOIN = "stablecoin"
+    """USDC on Circle's transfers API (`rails.stablecoin`)."""
     MCP = "mcp"
     """A payment tool of an upstream MCP server (`rails.mcp`)."""
 
@@ -54,18 +57,20 @@ DEFAULT_ROUTES: Mapping[Kind, tuple[RailKind, ...]] = {
     Kind.CUSTOMER: (RailKind.CARD, RailKind.SANDBOX),
     Kind.IBAN: (RailKind.WIRE, RailKind.SANDBOX),
     Kind.ACCOUNT: (RailKind.WIRE, RailKind.SANDBOX),
-    Kind.EVM: (RailKind.SANDBOX,),
+    Kind.EVM: (RailKind.STABLECOIN, RailKind.SANDBOX),
 }
 """Which kind of rail carries a counterparty of each kind, in order of preference."""
 
 _ENV_RE = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")
 _URL_RE = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~%\-/]*)?")
+_CHAIN_RE = re.compile(r"[A-Z][A-Z0-9]{1,15}(-[A-Z0-9]{1,15})?")
 _KEYS = {"name", "kind", "base_url", "credential_env", "credential_file", "timeout_ms", "retry", "breaker"}
 _EXTRA: Mapping[RailKind, frozenset[str]] = {
     RailKind.SANDBOX: frozenset(),
     RailKind.CARD: frozenset(),
     RailKind.PIX: frozenset({"payer_key"}),
     RailKind.WIRE: frozenset({"originating_account_id"}),
+    RailKind.STABLECOIN: frozenset({"source_wallet_id", "chain"}),
     RailKind.MCP: frozenset(),
 }
 _MCP_KEYS = {
@@ -86,7 +91,7 @@ class RailConfig:
     retry: RetrySettings = field(default_factory=RetrySettings)
     breaker: BreakerSettings = field(default_factory=BreakerSettings)
     options: Mapping[str, str] = field(default_factory=dict)
-    """Kind-specific settings (`payer_key`, `originating_account_id`)."""
+    """Kind-specific settings (`payer_key`, `originating_account_id`, `source_wallet_id`, `chain`)."""
     mcp: McpSettings | None = None
     """For an `mcp` rail: the server, its tool and the mappings."""
 
@@ -175,6 +180,8 @@ def _rail(entry: object, where: str, index: int) -> RailConfig:
     if kind is RailKind.MCP:
         return _mcp_rail(name, entry, at)
     options = {key: _text(entry, key, at) for key in sorted(_EXTRA[kind])}
+    if "chain" in options and not _CHAIN_RE.fullmatch(options["chain"]):
+        raise ConfigError(f"{at}: `chain` is a Circle chain code such as ETH, BASE or ETH-SEPOLIA")
     if kind is RailKind.SANDBOX:
         if any(key in entry for key in ("base_url", "credential_env", "credential_file")):
             raise ConfigError(f"{at}: the sandbox rail has no base_url or credential")

@@ -14,6 +14,7 @@ from fiduciary.rails.config import RailConfig, RailKind, RailsFile
 from fiduciary.rails.mcp import McpRail
 from fiduciary.rails.pix import PixRail
 from fiduciary.rails.sandbox import SandboxRail
+from fiduciary.rails.stablecoin import StablecoinRail
 from fiduciary.rails.wire import WireRail
 from fiduciary.rails.wrappers import RetrySettings, wrap
 
@@ -46,6 +47,16 @@ def build_rail(config: RailConfig, *, environ: Mapping[str, str], sandbox_ledger
             credential=secret,
             payer_key=config.options["payer_key"],
             timeout_ms=config.timeout_ms,
+        )
+    elif config.kind is RailKind.STABLECOIN:
+        adapter = StablecoinRail(
+            config.name,
+            config.base_url,
+            api_key=secret,
+            source_wallet_id=config.options["source_wallet_id"],
+            chain=config.options["chain"],
+            timeout_ms=config.timeout_ms,
+            clock=clock,
         )
     else:
         adapter = WireRail(

@@ -34,6 +34,17 @@ kind = "sandbox"
 """
 
 
+STABLECOIN = """
+[[rails]]
+name = "circle"
+kind = "stablecoin"
+base_url = "https://api.circle.test"
+credential_env = "CIRCLE_API_KEY"
+source_wallet_id = "1000216185"
+chain = "BASE"
+"""
+
+
 def parsed(text: str) -> object:
     return parse_rails(tomllib.loads(text))
 
@@ -65,6 +76,11 @@ def test_counterparties_are_routed_by_kind_to_a_rail_that_carries_them() -> None
     assert route(rails, Kind.PIX, requested="nowhere") is None
     no_sandbox = parse_rails(tomllib.loads(CARD.split('[[rails]]\nname = "sandbox"')[0]))
     assert route(no_sandbox, Kind.IBAN) is None, "nothing carries it: refused, never sent to play money"
+    assert route(rails, Kind.EVM) == "sandbox"
+    circle = parse_rails(tomllib.loads(CARD + STABLECOIN))
+    assert route(circle, Kind.EVM) == "circle", "an address goes by stablecoin"
+    entry = circle.named("circle")
+    assert entry is not None and entry.options == {"chain": "BASE", "source_wallet_id": "1000216185"}
 
 
 @pytest.mark.parametrize(
@@ -95,6 +111,8 @@ def test_counterparties_are_routed_by_kind_to_a_rail_that_carries_them() -> None
             "breaker = { failure_rate = 2 }\n",
             "`failure_rate`",
         ),
+        (STABLECOIN.replace('chain = "BASE"', 'chain = "base; DROP"'), "`chain` is a Circle chain code"),
+        (STABLECOIN.replace('source_wallet_id = "1000216185"\n', ""), "`source_wallet_id` is required"),
         ('[[rails]]\nname = "s"\nkind = "sandbox"\n[[rails]]\nname = "s"\nkind = "sandbox"\n', "share a name"),
         ('[[rails]]\nname = "s"\nkind = "sandbox"\n[routing]\npix = "efi"\n', "names no rail 'efi'"),
         ('[[rails]]\nname = "s"\nkind = "sandbox"\n[routing]\nfax = "s"\n', "not a counterparty kind"),
