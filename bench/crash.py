@@ -21,8 +21,9 @@ Each round, from its seed:
    payment at the bank, nothing in flight, wallets equal to their ledger, one transaction per
    key, and `fiduciary audit verify` passing.
 
-`received`, `screened` and `authorized` never show from outside: one write transaction takes a
-call from received to held, so a round aimed at them kills after its delay. `settled` needs two
+`received`, `screened`, `authorized` and `held` never show from outside: one write transaction
+takes a call from received to dispatching (only a payment a person approved rests in `held`, and
+this policy holds nothing for approval), so a round aimed at them kills after its delay. `settled` needs two
 status reads of the rail, which only a sweep makes, so it does not show before the kill either.
 
 Prints a line per round and a summary, writes bench/results/crash.json, exits 1 on any finding.

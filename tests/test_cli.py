@@ -317,8 +317,22 @@ async def test_audit_verify_is_ok_until_the_database_is_tampered_with(initialise
 
     tampered = await initialised.run("audit", "verify")
     assert tampered.returncode != 0
-    assert f"BROKEN  {org_id}: entry 3:" in tampered.stdout
+    assert f"BROKEN  {org_id}: entry 3: the entry's columns do not match its hashed content" in tampered.stdout
     assert "OK      org_platform:" in tampered.stdout, "other orgs' chains still verify"
+    walked = await initialised.run("audit", "verify", "--no-signatures", "--json")
+    assert walked.returncode == 0, "the hash walk checks the hashed bytes, which are intact"
+    assert json.loads(walked.stdout)["signatures"] is False
+
+    with closing(database(initialised.home)) as db, db:
+        db.execute(
+            "UPDATE audit SET body = CAST(replace(CAST(body AS TEXT), 'policy', 'poliCy') AS BLOB) "
+            "WHERE org_id = ? AND seq = 3",
+            (org_id,),
+        )
+    for args in (("audit", "verify"), ("audit", "verify", "--no-signatures")):
+        edited = await initialised.run(*args)
+        assert edited.returncode != 0
+        assert f"BROKEN  {org_id}: entry 3: entry hash does not match its content (edited)" in edited.stdout
 
 
 async def test_audit_show_prints_the_entries_of_a_reference_from_a_tool_result(initialised: Initialised) -> None:

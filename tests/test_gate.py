@@ -19,7 +19,7 @@ from fiduciary.domain.states import TxState
 from fiduciary.gate import Gate
 from fiduciary.gate.screening import ScreeningConfigs
 from fiduciary.gate.settle import Settlement
-from fiduciary.rails import SandboxRail
+from fiduciary.rails import Direction, RailReceipt, RailRequest, SandboxRail
 from fiduciary.runtime import Runtime, open_runtime
 from fiduciary.settings import Settings
 from fiduciary.store import TransactionRow
@@ -200,8 +200,10 @@ class Crash(Exception):
     """The process dies at this point."""
 
 
-class CrashBeforeDispatch(Settlement):
-    async def dispatch(self, txn: TransactionRow) -> TransactionRow:
+class CrashBeforeRail(Settlement):
+    """Dies after the dispatch is committed, before the rail hears of it."""
+
+    async def send(self, txn: TransactionRow) -> TransactionRow:
         raise Crash
 
 
@@ -226,22 +228,26 @@ async def crash_mid_payment(rt: Runtime, tenant: control.Tenant, cls: type[Settl
         await gate.request(caller(tenant), request, reference="ref_t")
 
 
-async def test_a_kill_switch_rolls_back_a_held_payment_and_releases_the_funds(
-    runtime: Runtime, tenant: control.Tenant, settings: Settings
+async def test_a_kill_switch_stops_a_payment_recorded_for_the_rail_that_never_reached_it(
+    runtime: Runtime, tenant: control.Tenant, settings: Settings, clock: FakeClock
 ) -> None:
-    await crash_mid_payment(runtime, tenant, CrashBeforeDispatch, settings)
+    await crash_mid_payment(runtime, tenant, CrashBeforeRail, settings)
     assert await available(runtime, tenant) == (95_000, 5_000)
-    report = await runtime.control.kill.pull(tenant.admin, Scope.AGENT, tenant.agent_id, reason="stop")
-    assert report.rolled_back == 1
+    await runtime.control.kill.pull(tenant.admin, Scope.AGENT, tenant.agent_id, reason="stop")
+    clock.advance(seconds=limits.dispatch_lease_seconds + 1)
+    outcomes = await runtime.gate.resume()
+    assert [(o.status, o.code.value) for o in outcomes] == [(Status.FAILED, "agent_frozen")]
     assert await available(runtime, tenant) == (100_000, 0)
-    assert rail_lines(settings) == []
+    assert rail_lines(settings) == [], "the rail never saw it, and now never will"
     assert await runtime.gate.resume() == [], "nothing is left in flight"
+    await chain_ok(runtime)
 
 
-async def test_after_a_crash_before_dispatch_resume_pays_exactly_once(
-    runtime: Runtime, tenant: control.Tenant, settings: Settings
+async def test_after_a_crash_before_the_rail_call_resume_pays_exactly_once(
+    runtime: Runtime, tenant: control.Tenant, settings: Settings, clock: FakeClock
 ) -> None:
-    await crash_mid_payment(runtime, tenant, CrashBeforeDispatch, settings)
+    await crash_mid_payment(runtime, tenant, CrashBeforeRail, settings)
+    clock.advance(seconds=limits.dispatch_lease_seconds + 1)
     outcomes = await runtime.gate.resume()
     assert [o.status for o in outcomes] == [Status.EXECUTED]
     assert len(rail_lines(settings)) == 1
@@ -504,3 +510,24 @@ async def test_an_unknown_outcome_is_reconciled_by_the_periodic_sweep_once_it_ha
     txn = await runtime.store.read.transaction_by_id(outcome.transaction_id or "")
     assert txn is not None and txn.state is TxState.SETTLED
     assert len(rail_lines(settings)) == 1
+
+
+async def test_payments_sent_to_the_sandbox_together_are_each_written_once_and_answered_after_the_write(
+    settings: Settings, clock: FakeClock
+) -> None:
+    rail = SandboxRail(settings.sandbox_ledger, clock)
+    requests = [RailRequest(f"fid-txn_{i % 12}", Direction.PAYOUT, 100 + i % 12, "USD", "acct:x") for i in range(24)]
+    receipts: dict[int, RailReceipt] = {}
+
+    async def send(i: int) -> None:
+        receipts[i] = await rail.dispatch(requests[i])
+
+    async with anyio.create_task_group() as tg:
+        for i in range(24):
+            tg.start_soon(send, i)
+    lines = rail_lines(settings)
+    assert len(lines) == 12, "one line per key, however many sends raced"
+    for i in range(12):
+        assert receipts[i] == receipts[i + 12], "a repeat of a key answers the first receipt"
+        assert receipts[i].amount_minor == 100 + i
+    assert {line["rail_reference"] for line in lines} == {r.rail_reference for r in receipts.values()}

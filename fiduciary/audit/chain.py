@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from fiduciary.domain import limits
 from fiduciary.domain.canonical import canonical_json
@@ -60,6 +60,22 @@ class AuditEntry:
     entry_hash: bytes
     signature: bytes
     kid: str
+    canonical: bytes = b""
+    """The exact bytes hashed (`body.canonical()`), kept so they are stored beside the entry."""
+
+
+class StoredEntry(NamedTuple):
+    """An entry as the database holds it, unparsed: what verification walks."""
+
+    seq: int
+    prev_hash: bytes
+    entry_hash: bytes
+    signature: bytes
+    kid: str
+    canonical: bytes
+    """The stored canonical bytes (or, for an entry stored without them, rebuilt from its columns)."""
+    columns: Any
+    """The row's columns by name, the index of the body (None when `canonical` was rebuilt from them)."""
 
 
 def link_hash(prev_hash: bytes, canonical_body: bytes) -> bytes:
@@ -70,5 +86,6 @@ def link_hash(prev_hash: bytes, canonical_body: bytes) -> bytes:
 
 def seal(body: EntryBody, *, prev_hash: bytes, signer: Signer) -> AuditEntry:
     """Hash `body` onto the chain after `prev_hash` and sign the result."""
-    entry_hash = link_hash(prev_hash, body.canonical())
-    return AuditEntry(body, prev_hash, entry_hash, signer.sign(entry_hash), signer.kid)
+    data = body.canonical()
+    entry_hash = link_hash(prev_hash, data)
+    return AuditEntry(body, prev_hash, entry_hash, signer.sign(entry_hash), signer.kid, data)

@@ -287,7 +287,12 @@ async def audit_show(rt: Runtime, op: Operator, args: Args) -> Printed:
 
 
 async def audit_verify(rt: Runtime, op: Operator, args: Args) -> Printed:
-    reports = await rt.control.records.verify(op, args.org)
+    reports = await rt.control.records.verify(
+        op,
+        args.org,
+        signatures=not args.no_signatures,
+        progress=None if getattr(args, "json", False) else _verify_progress,
+    )
     lines = []
     for org_id, report in reports:
         if report.ok:
@@ -298,7 +303,14 @@ async def audit_verify(rt: Runtime, op: Operator, args: Args) -> Printed:
                 f"({report.checked} entries before it verify)"
             )
     broken = any(not r.ok for _, r in reports)
-    return Printed({"chains": [render.verify(o, r) for o, r in reports]}, "\n".join(lines), REFUSED if broken else 0)
+    data = {"chains": [render.verify(o, r) for o, r in reports], "signatures": not args.no_signatures}
+    return Printed(data, "\n".join(lines), REFUSED if broken else 0)
+
+
+def _verify_progress(org_id: str, checked: int) -> None:
+    """On a terminal, a line every `limits.audit_progress_entries` entries of a long chain."""
+    if checked % limits.audit_progress_entries == 0 and sys.stderr.isatty():
+        print(f"{org_id}: {checked} entries verified so far", file=sys.stderr, flush=True)
 
 
 # Configuration.

@@ -215,8 +215,12 @@ def _safety(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--reason", required=True, help="why, for the audit chain")
     _scope(_cmd(sub, "unfreeze", "lift a kill switch of the same scope (admin only)"))
     a = _group(sub, "audit", "the tamper-evident audit chain")
-    _cmd(a, "verify", "verify every chain (exit 1 at the first broken entry)").add_argument(
-        "--org", help="only this org"
+    q = _cmd(a, "verify", "verify every chain (exit 1 at the first broken entry)")
+    q.add_argument("--org", help="only this org")
+    q.add_argument(
+        "--no-signatures",
+        action="store_true",
+        help="the hash walk alone: every link and entry hash, not the signatures or the indexed columns",
     )
     _cmd(a, "show", "the entries about an id").add_argument("id", help="a ref_, txn_, apr_, mdt_, agt_ or opr_ id")
     a = _group(sub, "policy", "project policies")

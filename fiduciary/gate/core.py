@@ -170,9 +170,11 @@ class Gate:
                 txn = await self._screen_and_decide(w, txn, intent, screening, tainted=tainted)
             if tainted and txn.state is S.PENDING_APPROVAL:
                 await self._clear_taint(w, txn)
-        if txn.state in (S.AUTHORIZED, S.HELD):
-            with metrics.timed("rail"):
-                txn = await self.settlement.dispatch(txn)
+            if txn.state in (S.AUTHORIZED, S.HELD):
+                # Nothing external happens between the decision and the dispatch: one commit for both.
+                txn = await self.settlement.prepare(w, txn)
+        with metrics.timed("rail"):
+            txn = await self.settlement.send(txn)
         log.debug("call %s: transaction %s is %s (%s)", reference, txn.transaction_id, txn.state, txn.code)
         return outcome_for(txn)
 

@@ -111,23 +111,35 @@ class Settlement:
             assert fresh is not None
             if fresh.state not in (S.AUTHORIZED, S.HELD):
                 return fresh  # an operator or a kill switch moved it meanwhile
-            name = await self._route(w, fresh)
-            if name is None:
-                detail = {"cause": "no configured rail carries this counterparty"}
-                return await self.roll_back(w, fresh, code=Code.RAIL_UNAVAILABLE, actor="system", detail=detail)
-            problem = await self._recheck(w, fresh, rail=name)
-            if problem is not None:
-                code, cause = problem
-                return await self.roll_back(w, fresh, code=code, actor="system", detail={"cause": cause, "rail": name})
-            assert fresh.closed_mandate_id is not None
-            await w.use_closed_mandate(fresh.org_id, fresh.project_id, fresh.closed_mandate_id)
-            # The lease tells every other process that this one is at the rail with it.
-            lease = {
-                "lease_owner": self.owner,
-                "lease_until": iso(w.now + timedelta(seconds=limits.dispatch_lease_seconds)),
-            }
-            txn = await w.move(fresh, S.DISPATCHING, actor="system", rail=name, payload={"rail": name}, **lease)
-        return await self._call_rail(txn)
+            txn = await self.prepare(w, fresh)
+        return await self.send(txn)
+
+    async def prepare(self, w: WriteTx, txn: TransactionRow) -> TransactionRow:
+        """In `w`, for an authorized or held transaction: route it, verify its closed mandate again,
+        use the mandate and record the dispatch (`dispatching`, leased to this process), or roll it
+        back. Commit `w` before `send`: the dispatch is durable before the rail hears of it."""
+        assert txn.state in (S.AUTHORIZED, S.HELD), "only what was authorized is prepared"
+        name = await self._route(w, txn)
+        if name is None:
+            detail = {"cause": "no configured rail carries this counterparty"}
+            return await self.roll_back(w, txn, code=Code.RAIL_UNAVAILABLE, actor="system", detail=detail)
+        problem = await self._recheck(w, txn, rail=name)
+        if problem is not None:
+            code, cause = problem
+            return await self.roll_back(w, txn, code=code, actor="system", detail={"cause": cause, "rail": name})
+        assert txn.closed_mandate_id is not None
+        await w.use_closed_mandate(txn.org_id, txn.project_id, txn.closed_mandate_id)
+        # The lease tells every other process that this one is at the rail with it.
+        lease = {
+            "lease_owner": self.owner,
+            "lease_until": iso(w.now + timedelta(seconds=limits.dispatch_lease_seconds)),
+        }
+        return await w.move(txn, S.DISPATCHING, actor="system", rail=name, payload={"rail": name}, **lease)
+
+    async def send(self, txn: TransactionRow) -> TransactionRow:
+        """Call the rail for a prepared (`dispatching`) transaction and settle what it answers; any
+        other state is returned as it is."""
+        return await self._call_rail(txn) if txn.state is S.DISPATCHING else txn
 
     async def _recheck(self, w: WriteTx, txn: TransactionRow, *, rail: str) -> tuple[Code, str] | None:
         """Right before the rail: the closed mandate verifies, its parent stands, no kill switch covers
@@ -384,8 +396,17 @@ class Settlement:
             # next round asks again and a person can decide it.
             return await self.finish(txn, None, rejected=None) if txn.state is S.DISPATCHING else txn
         if found is None:
-            return await self._call_rail(txn)  # same idempotency key: the rail cannot pay twice
+            return await self._send_unless_frozen(txn)
         return await self.finish(txn, found, rejected=None)
+
+    async def _send_unless_frozen(self, txn: TransactionRow) -> TransactionRow:
+        """The rail never saw it: send it (same idempotency key, so the rail cannot pay twice), unless a
+        kill switch now covers the agent or the rail; then nothing has moved and its hold is released."""
+        switch = await self.store.read.active_kill_switch(txn.caller, rail=txn.rail)
+        if switch is None:
+            return await self._call_rail(txn)
+        code = Code.RAIL_FROZEN if switch.scope == "rail" else Code.AGENT_FROZEN
+        return await self.finish(txn, None, rejected="kill_switch", code=code)
 
 
 class _Unanswered:

@@ -1,8 +1,9 @@
 """The sandbox rail: a real, durable, idempotent payment network that moves play money.
 
-It keeps its own ledger (an append-only JSON-lines file, locked and fsynced per write) apart
-from fiduciary's database, as a real network would. Counterparties ending in one of these
-suffixes exercise the failure paths:
+It keeps its own ledger (an append-only JSON-lines file, locked and fsynced) apart from
+fiduciary's database, as a real network would. Payments sent at the same moment are written
+together under one lock and one fsync; none is answered before its line is durable.
+Counterparties ending in one of these suffixes exercise the failure paths:
 
 - `@reject.sandbox`: the rail refuses the payment; nothing moves.
 - `@timeout.sandbox`: the rail records the payment but its answer is lost (outcome unknown);
@@ -18,7 +19,7 @@ import json
 import os
 import secrets
 import threading
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
@@ -39,6 +40,16 @@ INJECTED_NOTE = (
 )
 
 
+@dataclass(slots=True)
+class _Slot:
+    """One request waiting for the batch that writes it."""
+
+    request: RailRequest
+    done: anyio.Event = field(default_factory=anyio.Event)
+    receipt: RailReceipt | None = None
+    failure: BaseException | None = None
+
+
 class SandboxRail:
     name = "sandbox"
 
@@ -50,11 +61,13 @@ class SandboxRail:
         self._index: dict[str, RailReceipt] = {}
         self._offset = 0
         self._guard = threading.Lock()
+        self._waiting: list[_Slot] = []
+        self._writing = False
 
     async def dispatch(self, request: RailRequest) -> RailReceipt:
         if request.counterparty.endswith(REJECT_SUFFIX):
             raise RailRejected("counterparty_rejected", "the sandbox rail refused this counterparty")
-        receipt = await anyio.to_thread.run_sync(self._record, request)
+        receipt = await self._durable(request)
         if request.counterparty.endswith(TIMEOUT_SUFFIX):
             raise RailTimeout("the sandbox rail did not answer in time")
         return receipt
@@ -74,7 +87,7 @@ class SandboxRail:
             raise RailRejected("amount_invalid", "a reversal is more than nothing and at most what moved")
         back = Direction.COLLECT if receipt.direction is Direction.PAYOUT else Direction.PAYOUT
         request = RailRequest(idempotency_key, back, amount_minor, receipt.currency, receipt.counterparty)
-        return await anyio.to_thread.run_sync(self._record, request)
+        return await self._durable(request)
 
     async def receipts(self, since: datetime) -> list[RailReceipt]:
         """Every receipt settled at or after `since`, oldest first."""
@@ -83,31 +96,68 @@ class SandboxRail:
         with self._guard:
             return sorted((r for r in self._index.values() if r.settled_at >= mark), key=lambda r: r.settled_at)
 
-    def _record(self, request: RailRequest) -> RailReceipt:
+    async def _durable(self, request: RailRequest) -> RailReceipt:
+        """Record `request` in the next batch; the first waiter writes batches until none is left."""
+        slot = _Slot(request)
+        self._waiting.append(slot)
+        if not self._writing:
+            self._writing = True
+            try:
+                with anyio.CancelScope(shield=True):
+                    while self._waiting:
+                        batch, self._waiting = self._waiting, []
+                        await self._write(batch)
+            finally:
+                self._writing = False
+        await slot.done.wait()
+        if slot.failure is not None:
+            raise slot.failure
+        assert slot.receipt is not None
+        return slot.receipt
+
+    async def _write(self, batch: list[_Slot]) -> None:
+        try:
+            receipts = await anyio.to_thread.run_sync(self._record, [slot.request for slot in batch])
+        except Exception as exc:  # every waiter hears of it; none is left waiting
+            for slot in batch:
+                slot.failure = exc
+        else:
+            for slot, receipt in zip(batch, receipts, strict=True):
+                slot.receipt = receipt
+        for slot in batch:
+            slot.done.set()
+
+    def _record(self, requests: list[RailRequest]) -> list[RailReceipt]:
+        """Append what the ledger does not hold yet, under one lock and one fsync."""
         self._path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "r+", encoding="utf-8") as handle, self._guard:
             fcntl.flock(handle, fcntl.LOCK_EX)
             self._catch_up(handle)
-            existing = self._index.get(request.idempotency_key)
-            if existing is not None:
-                return existing
-            receipt = RailReceipt(
-                rail=self.name,
-                rail_reference="sbx_" + secrets.token_hex(12),
-                idempotency_key=request.idempotency_key,
-                direction=request.direction,
-                amount_minor=request.amount_minor,
-                currency=request.currency,
-                counterparty=request.counterparty,
-                settled_at=iso(self._clock.now()),
-                note=INJECTED_NOTE if request.counterparty.endswith(INJECT_SUFFIX) else SETTLED_NOTE,
-            )
-            handle.write(json.dumps(asdict(receipt), sort_keys=True) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-            self._catch_up(handle)
-            return receipt
+            made: dict[str, RailReceipt] = {}
+            for request in requests:
+                key = request.idempotency_key
+                if key not in self._index and key not in made:
+                    made[key] = self._receipt(request)
+                    handle.write(json.dumps(asdict(made[key]), sort_keys=True) + "\n")
+            if made:
+                handle.flush()
+                os.fsync(handle.fileno())
+                self._catch_up(handle)
+            return [self._index[request.idempotency_key] for request in requests]
+
+    def _receipt(self, request: RailRequest) -> RailReceipt:
+        return RailReceipt(
+            rail=self.name,
+            rail_reference="sbx_" + secrets.token_hex(12),
+            idempotency_key=request.idempotency_key,
+            direction=request.direction,
+            amount_minor=request.amount_minor,
+            currency=request.currency,
+            counterparty=request.counterparty,
+            settled_at=iso(self._clock.now()),
+            note=INJECTED_NOTE if request.counterparty.endswith(INJECT_SUFFIX) else SETTLED_NOTE,
+        )
 
     def _find(self, idempotency_key: str) -> RailReceipt | None:
         if not self._path.exists():

@@ -18,7 +18,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
-from fiduciary.audit.chain import AuditEntry
+from fiduciary.audit.chain import AuditEntry, StoredEntry
 from fiduciary.domain.clock import Clock
 from fiduciary.domain.intents import AgentRef, PaymentIntent
 from fiduciary.domain.money import Money
@@ -246,6 +246,10 @@ class Reads(KeyReads, Protocol):
     async def audit_head(self, org_id: str) -> tuple[int, bytes] | None: ...
 
     async def audit_page(self, org_id: str, *, after_seq: int, limit: int) -> list[AuditEntry]: ...
+
+    async def audit_stored(self, org_id: str, *, after_seq: int, limit: int) -> list[StoredEntry]:
+        """A page of an org's chain as stored, unparsed, for verification."""
+        ...
 
     async def audit_by_ref(self, ref: str) -> list[AuditEntry]: ...
 

@@ -44,9 +44,9 @@ crash = load_crash()
     [
         (116, "dispatching", "timeout"),  # killed while a slow provider sits on the order it already made
         (5, "unknown", "error_after"),  # the provider made the order and answered 500; the rail asked again
-        (3, "held", "drop"),  # held but not sent: the restarted server sends it
+        (109, "dispatching", "drop"),  # recorded for the rail, its answer lost: asked by key, never resent blind
     ],
-    ids=["dispatching-timeout", "unknown-error-after", "held-drop"],
+    ids=["dispatching-timeout", "unknown-error-after", "dispatching-drop"],
 )
 async def test_a_killed_server_pays_each_payment_once_and_loses_no_money(seed: int, step: str, fault: str) -> None:
     plan = crash.plan_round(seed)

@@ -109,3 +109,25 @@ def test_a_wrong_master_key_cannot_unlock_a_key() -> None:
 
     with pytest.raises(ConfigError):
         unlock(generate(KeyPurpose.AUDIT, master_key=MASTER), master_key=new_master_key())
+
+
+def test_a_token_that_is_not_three_clean_segments_is_malformed() -> None:
+    token = sign_open(OPEN, SIGNER, issued_at=NOW)
+    header, payload, signature = token.split(".")
+    for bad in (f"{token}.x", f"{header}.{payload}", f"{header}.{payload}.{signature}=", f"{header}.{payload}.!!",
+                f"{header}.{b64({'alg': 'EdDSA'})[:-1]}é.{signature}"):  # fmt: skip
+        with pytest.raises(MandateError):
+            verify(bad)
+
+
+def test_a_remembered_signature_is_remembered_only_for_its_own_key() -> None:
+    token = sign_open(OPEN, SIGNER, issued_at=NOW)
+    assert verify(token).mandate_id == "mdt_1"
+    assert verify(token).mandate_id == "mdt_1", "the second check is the remembered one"
+    other = unlock(generate(KeyPurpose.MANDATE, master_key=MASTER), master_key=MASTER)
+    swapped = {SIGNER.kid: other.private_key.public_key().public_bytes_raw()}
+    with pytest.raises(MandateError) as caught:
+        verify_open(token, swapped, org_id="org_a", project_id="prj_a", agent_id="agt_a", now=NOW)
+    assert caught.value.cause == "bad_signature_or_claims"
+    with pytest.raises(MandateError):  # a remembered signature still checks the time
+        verify(token, now=NOW + timedelta(days=2))

@@ -35,6 +35,7 @@ async def test_the_database_runs_in_wal_with_strict_tables(settings: Settings, t
         "0008_rail_freeze",
         "0009_requested_rail",
         "0010_fundings",
+        "0011_audit_bytes",
     ]
 
 

@@ -512,6 +512,12 @@ CREATE INDEX fundings_unsettled ON fundings(updated_at) WHERE state IN ('pending
 """
 """Wallet funding collected through a rail: credited only when the rail confirms the collection."""
 
+AUDIT_BYTES: Final = """
+ALTER TABLE audit ADD COLUMN body BLOB CHECK (body IS NULL OR length(body) <= 65536);
+"""
+"""Each entry's canonical bytes, exactly as hashed: verification hashes them without rebuilding
+the JSON. Entries written before this migration have none and are rebuilt from their columns."""
+
 MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (
     ("0001_initial", INITIAL),
     ("0002_screening", SCREENING),
@@ -523,5 +529,6 @@ MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (
     ("0008_rail_freeze", RAIL_FREEZE),
     ("0009_requested_rail", REQUESTED_RAIL),
     ("0010_fundings", FUNDINGS),
+    ("0011_audit_bytes", AUDIT_BYTES),
 )
 """(name, SQL) in the order they apply. Append only: never edit a published migration."""

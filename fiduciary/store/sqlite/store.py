@@ -1,20 +1,34 @@
-"""The SQLite store: one writer connection serialised by a lock, one read-only reader.
+"""The SQLite store: one writer connection whose transactions commit in groups, one read-only reader.
 
 WAL journal, `synchronous=FULL` (a committed payment survives power loss), foreign keys on,
 STRICT tables, and every write in `BEGIN IMMEDIATE` so concurrent processes (a server and
 an operator's CLI) queue on the database lock instead of failing half-way. Errors of sqlite
 leave this module only as `StoreError` (a constraint the schema enforces: `ConflictError`).
+
+Where the time goes. A statement on pages SQLite already holds takes microseconds, less than
+handing it to a thread and back, so statements run where they are called, on the event loop.
+Two things can take long, and leave the loop for a worker thread: the fsync of a COMMIT, and a
+BEGIN that finds another process holding the database lock (it waits there, up to
+`limits.db_busy_timeout_ms`).
+
+Group commit. `write()` transactions that are ready together share one `BEGIN IMMEDIATE …
+COMMIT`, and so one fsync. Each runs inside its own SAVEPOINT: one that fails (a refusal, a
+broken constraint, any exception) rolls back to its savepoint alone, and the others' work
+stays. The first member of a group (its leader) lets every transaction already waiting for
+the writer run, then commits them all; no member returns before that COMMIT is durable, so a
+crash loses nothing a caller was told had happened. A COMMIT that fails fails every member.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import aiosqlite
+import anyio
+import anyio.lowlevel
 
 from fiduciary.domain import limits
 from fiduciary.domain.clock import Clock, iso
@@ -25,17 +39,25 @@ from fiduciary.store.sqlite.schema import MIGRATIONS
 from fiduciary.store.sqlite.writer import Writer
 
 
-async def _connect(path: Path, *, read_only: bool) -> aiosqlite.Connection:
-    conn = await aiosqlite.connect(path, isolation_level=None)
-    conn.row_factory = aiosqlite.Row
-    await conn.execute(f"PRAGMA busy_timeout = {limits.db_busy_timeout_ms}")
-    await conn.execute("PRAGMA foreign_keys = ON")
-    await conn.execute("PRAGMA synchronous = FULL")
+def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {limits.db_busy_timeout_ms}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = FULL")
     if read_only:
-        await conn.execute("PRAGMA query_only = ON")
+        conn.execute("PRAGMA query_only = ON")
     else:
-        await conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA journal_mode = WAL")
     return conn
+
+
+@dataclass(slots=True)
+class _Group:
+    """Write transactions that commit together."""
+
+    done: anyio.Event = field(default_factory=anyio.Event)
+    failure: BaseException | None = None
 
 
 class SqliteStore:
@@ -44,8 +66,8 @@ class SqliteStore:
     def __init__(
         self,
         path: Path,
-        writer: aiosqlite.Connection,
-        reader: aiosqlite.Connection,
+        writer: sqlite3.Connection,
+        reader: sqlite3.Connection,
         *,
         clock: Clock,
         signers: SignerSource,
@@ -54,69 +76,132 @@ class SqliteStore:
         self.clock = clock
         self._writer = writer
         self._reader = reader
-        self._lock = asyncio.Lock()
+        self._lock = anyio.Lock()
+        """Held while a member runs on the writer, and while a group commits."""
+        self._group: _Group | None = None
+        """The group whose outer transaction is open on the writer, if any."""
         self._signers = signers
         self.read = Queries(reader)
 
     @classmethod
     async def open(cls, path: Path, *, clock: Clock, signers: SignerSource, migrate: bool = True) -> SqliteStore:
         """Open (and by default migrate) the database at `path`."""
-        try:
-            writer = await _connect(path, read_only=False)
+
+        def opened() -> tuple[sqlite3.Connection, sqlite3.Connection]:
+            writer = _connect(path, read_only=False)
             if migrate:
-                await _migrate(writer, clock)
-            reader = await _connect(path, read_only=True)
+                _migrate(writer, clock)
+            return writer, _connect(path, read_only=True)
+
+        try:
+            writer, reader = await anyio.to_thread.run_sync(opened)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the database at {path}") from exc
         return cls(path, writer, reader, clock=clock, signers=signers)
 
     async def close(self) -> None:
-        await self._reader.close()
-        await self._writer.close()
+        async with self._lock:
+            self._reader.close()
+            self._writer.close()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Writer]:
-        """One write transaction: commits on normal exit, rolls back on any exception."""
-        async with self._lock:
-            try:
-                await self._writer.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise StoreError("the database refused to start a write") from exc
+        """One write transaction: durable on normal exit, rolled back on any exception."""
+        leader = False
+        await self._lock.acquire()
+        try:
+            if self._group is None:
+                await self._begin()
+                self._group, leader = _Group(), True
+            group = self._group
+            self._writer.execute("SAVEPOINT member")
             try:
                 yield Writer(self._writer, now=self.clock.now(), signers=self._signers)
             except BaseException as exc:
-                await self._writer.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.IntegrityError):
-                    raise ConflictError("the database refused a write that breaks a constraint") from exc
-                if isinstance(exc, sqlite3.Error):
-                    raise StoreError("the database failed during a write") from exc
-                raise
+                self._undo(group)
+                mapped = _mapped(exc)
+                if mapped is exc:
+                    raise
+                raise mapped from exc
+            self._writer.execute("RELEASE member")
+        finally:
+            self._lock.release()
+            if leader:
+                with anyio.CancelScope(shield=True):
+                    await self._commit(group)
+        await group.done.wait()
+        if group.failure is not None:
+            raise StoreError("the database failed to commit") from group.failure
+
+    async def _begin(self) -> None:
+        """BEGIN IMMEDIATE on the loop when the database lock is free, else waiting for it in a thread."""
+        try:
+            self._writer.execute("PRAGMA busy_timeout = 0")
             try:
-                await self._writer.execute("COMMIT")
+                self._writer.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError:
+                pass  # another process writes: wait for it off the loop
+            finally:
+                self._writer.execute(f"PRAGMA busy_timeout = {limits.db_busy_timeout_ms}")
+            await anyio.to_thread.run_sync(self._writer.execute, "BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError("the database refused to start a write") from exc
+
+    def _undo(self, group: _Group) -> None:
+        """Roll one member back to its savepoint; if sqlite already dropped the whole transaction,
+        the group has failed."""
+        try:
+            self._writer.execute("ROLLBACK TO member")
+            self._writer.execute("RELEASE member")
+        except sqlite3.Error as exc:
+            group.failure = group.failure or exc
+        if not self._writer.in_transaction:
+            group.failure = group.failure or StoreError("the transaction was rolled back")
+
+    async def _commit(self, group: _Group) -> None:
+        """Let the writers already waiting join `group`, then commit it once for all of them."""
+        await anyio.lowlevel.checkpoint()
+        async with self._lock:
+            self._group = None
+            try:
+                if group.failure is None:
+                    await anyio.to_thread.run_sync(self._writer.execute, "COMMIT")
             except sqlite3.Error as exc:
-                raise StoreError("the database failed to commit") from exc
+                group.failure = exc
+            finally:
+                if self._writer.in_transaction:
+                    self._writer.execute("ROLLBACK")
+                group.done.set()
 
 
-async def _migrate(conn: aiosqlite.Connection, clock: Clock) -> list[str]:
+def _mapped(exc: BaseException) -> BaseException:
+    if isinstance(exc, sqlite3.IntegrityError):
+        return ConflictError("the database refused a write that breaks a constraint")
+    if isinstance(exc, sqlite3.Error):
+        return StoreError("the database failed during a write")
+    return exc
+
+
+def _migrate(conn: sqlite3.Connection, clock: Clock) -> list[str]:
     """Apply pending migrations, each in its own transaction; return the names applied."""
-    await conn.execute(
+    conn.execute(
         "CREATE TABLE IF NOT EXISTS migrations (name TEXT NOT NULL PRIMARY KEY, applied_at TEXT NOT NULL) STRICT"
     )
-    async with conn.execute("SELECT name FROM migrations") as cursor:
-        done = {row[0] for row in await cursor.fetchall()}
+    done = {row[0] for row in conn.execute("SELECT name FROM migrations").fetchall()}
     applied = []
     for name, sql in MIGRATIONS:
         if name in done:
             continue
-        await conn.execute("BEGIN IMMEDIATE")
+        conn.execute("BEGIN IMMEDIATE")
         try:
             for statement in _statements(sql):
-                await conn.execute(statement)
-            await conn.execute("INSERT INTO migrations VALUES (?, ?)", (name, iso(clock.now())))
+                conn.execute(statement)
+            conn.execute("INSERT INTO migrations VALUES (?, ?)", (name, iso(clock.now())))
         except BaseException:
-            await conn.execute("ROLLBACK")
+            conn.execute("ROLLBACK")
             raise
-        await conn.execute("COMMIT")
+        conn.execute("COMMIT")
         applied.append(name)
     return applied
 

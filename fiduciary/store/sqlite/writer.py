@@ -7,11 +7,10 @@ connection, so the change and its record commit or roll back together.
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
-
-import aiosqlite
 
 from fiduciary.audit.chain import AuditEntry
 from fiduciary.audit.journal import Journal
@@ -33,7 +32,7 @@ from fiduciary.wallets import Wallet
 class Writer(CounterWrites):
     """The handle of one write transaction. `now` is fixed for the whole transaction."""
 
-    def __init__(self, conn: aiosqlite.Connection, *, now: datetime, signers: SignerSource) -> None:
+    def __init__(self, conn: sqlite3.Connection, *, now: datetime, signers: SignerSource) -> None:
         super().__init__(conn)
         self.now = now
         self._signers = signers
@@ -64,7 +63,7 @@ class Writer(CounterWrites):
         body = entry.body
         await self._exec(
             "INSERT INTO audit (org_id, seq, project_id, ts, actor, type, subject, ref, payload, prev_hash, "
-            "entry_hash, signature, kid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "entry_hash, signature, kid, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 org_id,
                 body.seq,
@@ -79,6 +78,7 @@ class Writer(CounterWrites):
                 entry.entry_hash,
                 entry.signature,
                 entry.kid,
+                entry.canonical,
             ),
         )
         return entry
