@@ -1,10 +1,10 @@
 """Logging for every process: to stderr, never stdout, and never with secrets or personal data.
 
-Third-party libraries print what they carry at DEBUG: aiosqlite every SQL statement with its
-parameters (clear counterparties beside the salts that open their commitments), the MCP SDK
-the messages it moves. So DEBUG is fiduciary's own: below INFO, only `fiduciary.*` loggers
-reach the handler, whatever level is asked for. Our own log lines name ids and references,
-never tokens, keys, counterparties or free text an agent wrote.
+Third-party libraries print what they carry at DEBUG: the MCP SDK the messages it moves (clear
+counterparties, purposes an agent wrote), HTTP clients the requests they send. So DEBUG is
+fiduciary's own: below INFO, only `fiduciary.*` loggers reach the handler, whatever level is
+asked for. Our own log lines name ids and references, never tokens, keys, counterparties or
+free text an agent wrote.
 """
 
 from __future__ import annotations

@@ -64,6 +64,10 @@ class AuditEntry:
     """The exact bytes hashed (`body.canonical()`), kept so they are stored beside the entry."""
 
 
+Link = tuple[int, bytes, bytes, bytes | None]
+"""(seq, prev_hash, entry_hash, the stored canonical bytes or None): all the hash walk reads."""
+
+
 class StoredEntry(NamedTuple):
     """An entry as the database holds it, unparsed: what verification walks."""
 

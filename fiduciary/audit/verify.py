@@ -18,7 +18,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from fiduciary.audit.chain import GENESIS, AuditEntry, StoredEntry, link_hash
+from fiduciary.audit.chain import GENESIS, AuditEntry, Link, StoredEntry, link_hash
 
 _INDEXED = ("seq", "org_id", "project_id", "ts", "actor", "type", "subject", "ref")
 
@@ -68,6 +68,23 @@ class ChainVerifier:
         self._prev = entry.entry_hash
         self._expected_seq += 1
         self.checked += 1
+        return True
+
+    def walk(self, links: list[Link]) -> bool | None:
+        """The hash walk over a page of links, in one tight loop; False at the first broken one, None
+        (nothing consumed) when an entry has no stored bytes and must be fed as a `StoredEntry`."""
+        if self.failure is not None:
+            return False
+        page = [(seq, prev_hash, entry_hash, data) for seq, prev_hash, entry_hash, data in links if data is not None]
+        if len(page) != len(links):
+            return None
+        prev, expected, sha256 = self._prev, self._expected_seq, hashlib.sha256
+        for seq, prev_hash, entry_hash, data in page:
+            if seq != expected or prev_hash != prev or sha256(prev_hash + data).digest() != entry_hash:
+                self._prev, self._expected_seq, self.checked = prev, expected, expected - 1
+                return self.feed_stored(StoredEntry(seq, prev_hash, entry_hash, b"", "", data, None), signatures=False)
+            prev, expected = entry_hash, expected + 1
+        self._prev, self._expected_seq, self.checked = prev, expected, expected - 1
         return True
 
     def _check_stored(self, entry: StoredEntry, signatures: bool) -> str | None:

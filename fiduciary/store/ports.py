@@ -18,7 +18,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
-from fiduciary.audit.chain import AuditEntry, StoredEntry
+from fiduciary.audit.chain import AuditEntry, Link, StoredEntry
 from fiduciary.domain.clock import Clock
 from fiduciary.domain.intents import AgentRef, PaymentIntent
 from fiduciary.domain.money import Money
@@ -249,6 +249,10 @@ class Reads(KeyReads, Protocol):
 
     async def audit_stored(self, org_id: str, *, after_seq: int, limit: int) -> list[StoredEntry]:
         """A page of an org's chain as stored, unparsed, for verification."""
+        ...
+
+    async def audit_links(self, org_id: str, *, after_seq: int, limit: int) -> list[Link]:
+        """A page of an org's chain as (seq, prev_hash, entry_hash, stored bytes or None): the hash walk."""
         ...
 
     async def audit_by_ref(self, ref: str) -> list[AuditEntry]: ...

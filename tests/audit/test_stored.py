@@ -34,3 +34,15 @@ async def test_entries_stored_without_their_bytes_are_rebuilt_from_the_columns(
     assert page and all(e.canonical == e.body.canonical() for e in page)
     assert (await verify_chain(runtime.store.read, tenant.org_id)).ok
     assert (await verify_chain(runtime.store.read, tenant.org_id, signatures=False)).ok
+
+
+async def test_the_hash_walk_finds_a_deleted_or_edited_entry_where_the_full_check_does(
+    runtime: Runtime, tenant: Tenant, settings: Settings
+) -> None:
+    with sqlite3.connect(settings.db_path) as db:
+        db.execute("DROP TRIGGER audit_append_only_delete")
+        db.execute("DELETE FROM audit WHERE org_id = ? AND seq = 2", (tenant.org_id,))
+    for signatures in (True, False):
+        report = await verify_chain(runtime.store.read, tenant.org_id, signatures=signatures)
+        assert (report.ok, report.checked, report.broken_seq) == (False, 1, 3)
+        assert report.reason is not None and report.reason.startswith("sequence jumps from 1 to 3")

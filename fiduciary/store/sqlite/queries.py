@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from fiduciary.audit.chain import AuditEntry, EntryBody, StoredEntry
+from fiduciary.audit.chain import AuditEntry, EntryBody, Link, StoredEntry
 from fiduciary.domain import limits
 from fiduciary.domain.clock import iso
 from fiduciary.domain.errors import ConflictError, StoreError
@@ -489,6 +489,15 @@ class Queries:
     async def audit_stored(self, org_id: str, *, after_seq: int, limit: int) -> list[StoredEntry]:
         sql = "SELECT * FROM audit WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?"
         return [_stored(row) for row in await self._all(sql, (org_id, after_seq, limit))]
+
+    async def audit_links(self, org_id: str, *, after_seq: int, limit: int) -> list[Link]:
+        sql = "SELECT seq, prev_hash, entry_hash, body FROM audit WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+        try:
+            cursor = self._conn.cursor()
+            cursor.row_factory = None  # plain tuples: the walk reads four columns of every row
+            return cursor.execute(sql, (org_id, after_seq, limit)).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError("the database failed") from exc
 
     async def audit_by_ref(self, ref: str) -> list[AuditEntry]:
         sql = "SELECT * FROM audit WHERE ref = ? ORDER BY org_id, seq LIMIT ?"
