@@ -50,11 +50,44 @@ def _sorted(value: object) -> object:
     return value
 
 
+def _plain(value: object, depth: int = 0) -> bool:
+    """Whether `value` is made of dicts, lists, tuples and scalars with ASCII keys only, checking
+    every value as `_check` does: then `json.dumps(sort_keys=True)` orders keys as RFC 8785 does
+    (by UTF-16 code units, which for ASCII is the order of the characters)."""
+    if depth > 32:
+        raise ValueError("value nests too deeply for canonical JSON")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError("canonical JSON keys are strings")
+            if not key.isascii() or not _plain(item, depth + 1):
+                return False
+        return True
+    if isinstance(value, list | tuple):
+        return all(_plain(item, depth + 1) for item in value)
+    if value is None or isinstance(value, str | bool):
+        return True
+    if isinstance(value, int) and not isinstance(value, float):
+        if abs(value) >= _INT_LIMIT:
+            raise ValueError("integer is not exact in canonical JSON")
+        return True
+    _check(value, depth)  # raises for what canonical JSON refuses
+    return False  # another Mapping or Sequence: the general path
+
+
 def canonical_json(value: object) -> bytes:
     """The RFC 8785 serialisation of `value`, as UTF-8 bytes."""
-    _check(value)
-    text = json.dumps(_sorted(value), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    if _plain(value):
+        text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    else:
+        text = _general(value)
     return text.encode("utf-8")
+
+
+def _general(value: object) -> str:
+    """Any accepted value, keys ordered by their UTF-16 code units."""
+    _check(value)
+    return json.dumps(_sorted(value), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def digest(value: object) -> str:

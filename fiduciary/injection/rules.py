@@ -12,14 +12,22 @@ is a strong one.
 ``anchors`` are plain substrings of which at least one must occur in the view before any
 regex runs, and ``requires`` more such groups (typically one per further part); they keep
 a clean text cheap to score. All anchors of all rules are found in one pass by
-:class:`AnchorIndex`, a trie-shaped regex, so checking them costs one scan of the text
-rather than one scan per anchor. ``examples`` are phrasings the rule must catch; the
+:class:`AnchorIndex`, an RE2 set of literals, so checking them costs one automaton pass over
+the text rather than one scan per anchor. ``examples`` are phrasings the rule must catch; the
 tests run every one of them through the scorer, which also proves that the anchors are
 right.
 
 The built-in patterns are written for Python's ``re`` with bounded repetition only
 (``{0,3}``, never a nested unbounded quantifier), and they start at a literal word, so the
 cost is linear in the text. Organisation patterns are compiled with RE2 (see config.py).
+
+Each built-in pattern RE2 can read is compiled with RE2 as well (``Rule.fast``), and used on a
+view whose characters are all ASCII but for vertical tab and the separators \\x1c-\\x1f. There
+the two engines agree: ``\\w``, ``\\b``, ``\\s`` and ``\\d`` mean the same ASCII classes, and
+both take the leftmost match, preferring earlier alternatives, so a rule fires at the same span
+either way. Patterns with ``^`` or ``$`` (whose meaning differs at a search window's edge and
+before a final newline) and those with lookarounds keep ``re`` alone. RE2 runs in one automaton
+pass where ``re`` tries each alternative at every position, which is most of a long text's cost.
 """
 
 from __future__ import annotations
@@ -27,6 +35,9 @@ from __future__ import annotations
 import re
 from collections.abc import Container, Iterator
 from dataclasses import dataclass
+from typing import Any
+
+import re2  # type: ignore[import-untyped]
 
 from fiduciary.domain import limits
 
@@ -68,6 +79,31 @@ class Rule:
     examples: tuple[str, ...]
     window: int = 240
     requires: tuple[tuple[str, ...], ...] = ()
+    fast: tuple[Any, ...] | None = None
+    """The parts compiled with RE2, for views RE2 reads as ``re`` does (None: ``re`` only)."""
+
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+_EDGE = re.compile(r"(?<!\\)[$^](?![^\[]*\])")
+"""A ``^`` or ``$`` outside a character class (a crude reading, erring towards ``re``)."""
+_NOT_PLAIN_ASCII = re.compile(r"[^\x00-\x0a\x0c-\x1b\x20-\x7f]")
+"""Characters on which ``re`` and RE2 may disagree: anything outside ASCII, \\x0b, \\x1c-\\x1f."""
+
+
+def _fast(parts: tuple[re.Pattern[str], ...]) -> tuple[Any, ...] | None:
+    """The parts compiled with RE2 when every one of them means the same there."""
+    if any(p.flags & ~re.UNICODE or _EDGE.search(p.pattern) or "\\Z" in p.pattern for p in parts):
+        return None
+    try:
+        return tuple(re2.compile(p.pattern, _RE2_OPTIONS) for p in parts)
+    except re2.error:
+        return None  # a lookaround or another construct RE2 does not have
+
+
+def plain_ascii(text: str) -> bool:
+    """Whether RE2 reads ``text`` as ``re`` does (see the module docstring)."""
+    return _NOT_PLAIN_ASCII.search(text) is None
 
 
 def rule(
@@ -85,7 +121,7 @@ def rule(
     assert 0.0 < weight <= 1.0, weight
     assert patterns, rule_id
     parts = tuple(re.compile(p.replace(" ?", r"\s*").replace(" ", r"\s+")) for p in patterns)
-    return Rule(rule_id, family, weight, parts, anchors, examples, window, requires)
+    return Rule(rule_id, family, weight, parts, anchors, examples, window, requires, _fast(parts))
 
 
 def conjunction(
@@ -100,7 +136,8 @@ def conjunction(
     assert family in RULE_FAMILIES, family
     parts = tuple(re.compile("|".join(f"(?:{r.parts[0].pattern})" for r in group)) for group in groups)
     anchor_sets = [tuple(dict.fromkeys(a for r in group for a in r.anchors)) for group in groups]
-    return Rule(rule_id, family, weight, parts, anchor_sets[0], examples, window, tuple(anchor_sets[1:]))
+    requires = tuple(anchor_sets[1:])
+    return Rule(rule_id, family, weight, parts, anchor_sets[0], examples, window, requires, _fast(parts))
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,11 +149,11 @@ class Hit:
     end: int
 
 
-def _conjunction(rule: Rule, text: str, first: re.Match[str]) -> Hit | None:
+def _conjunction(rule: Rule, parts: tuple[Any, ...], text: str, first: Any) -> Hit | None:
     start, end = first.start(), first.end()
     low = max(0, start - rule.window)
     high = min(len(text), end + rule.window)
-    for part in rule.parts[1:]:
+    for part in parts[1:]:
         found = part.search(text, low, high)
         if found is None:
             return None
@@ -124,40 +161,27 @@ def _conjunction(rule: Rule, text: str, first: re.Match[str]) -> Hit | None:
     return Hit(rule, start, end)
 
 
-_Trie = dict[str, "_Trie"]
-
-
-def _trie_pattern(words: list[str]) -> str:
-    """A regex matching any of ``words``, shaped as a trie so each position costs its depth."""
-    trie: _Trie = {}
-    for word in words:
-        node = trie
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def emit(node: _Trie) -> str:
-        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        if "" in node:
-            return "(?:" + body + ")?" if len(branches) > 1 or len(body) > 1 else body + "?"
-        return body
-
-    return emit(trie)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class AnchorIndex:
-    """Finds, in one scan, which anchors of a rule set occur in a text, and so which rules to try."""
+    """Finds, in one scan, which anchors of a rule set occur in a text, and so which rules to try.
+
+    The anchors are one RE2 set of literals: a single automaton pass over the text reports every
+    anchor that occurs anywhere in it, overlapping ones included.
+    """
 
     def __init__(self, rules: tuple[Rule, ...]) -> None:
         self.rules = rules
-        words = sorted({a for r in rules for a in r.anchors} | {a for r in rules for g in r.requires for a in g})
-        # Zero-width lookahead so that every start position is tried, overlapping matches included.
-        self._pattern = re.compile("(?=(" + _trie_pattern(words) + "))") if words else None
-        # The longest anchor found at a position stands for every anchor that is its prefix.
-        self._prefixes = {w: frozenset(p for p in words if w.startswith(p)) for w in words}
+        self._words = sorted({a for r in rules for a in r.anchors} | {a for r in rules for g in r.requires for a in g})
+        self._set: re2.Set | None = None
+        if self._words:
+            options = re2.Options()
+            options.literal = True
+            self._set = re2.Set.SearchSet(options)
+            for word in self._words:
+                self._set.Add(word)
+            self._set.Compile()
         self._always = tuple(i for i, r in enumerate(rules) if not r.anchors)
         by_anchor: dict[str, list[int]] = {}
         for i, r in enumerate(rules):
@@ -167,12 +191,14 @@ class AnchorIndex:
 
     def present(self, text: str) -> frozenset[str]:
         """The anchors that occur in ``text``."""
-        if self._pattern is None:
+        if self._set is None:
             return frozenset()
-        found: set[str] = set()
-        for word in set(self._pattern.findall(text)):
-            found |= self._prefixes[word]
-        return frozenset(found)
+        try:
+            found = self._set.Match(text)
+        except UnicodeEncodeError:
+            # RE2 reads UTF-8, which cannot carry a lone surrogate; no anchor contains one.
+            found = self._set.Match(_SURROGATE.sub("\ufffd", text))
+        return frozenset(self._words[i] for i in found or ())  # no match at all is None
 
     def candidates(self, present: frozenset[str]) -> list[Rule]:
         """The rules whose anchors all hold, in rule order."""
@@ -188,24 +214,29 @@ def _anchored(rule: Rule, present: frozenset[str]) -> bool:
     return all(not present.isdisjoint(group) for group in rule.requires)
 
 
-def match_rule(rule: Rule, text: str, present: frozenset[str] | None = None) -> Hit | None:
+def match_rule(
+    rule: Rule, text: str, present: frozenset[str] | None = None, *, ascii_text: bool | None = None
+) -> Hit | None:
     """The first place ``rule`` fires in ``text``, or None.
 
     ``present`` is the set of anchors found in ``text`` (see :class:`AnchorIndex`); without
-    it the anchors are checked one by one.
+    it the anchors are checked one by one. ``ascii_text`` is ``plain_ascii(text)``, if known.
     """
     if present is None:
         present = frozenset(a for a in (*rule.anchors, *(a for g in rule.requires for a in g)) if a in text)
     if not _anchored(rule, present):
         return None
-    head = rule.parts[0]
-    if len(rule.parts) == 1:
+    parts: tuple[Any, ...] = rule.parts
+    if rule.fast is not None and (plain_ascii(text) if ascii_text is None else ascii_text):
+        parts = rule.fast
+    head = parts[0]
+    if len(parts) == 1:
         found = head.search(text)
         return Hit(rule, found.start(), found.end()) if found else None
     for count, first in enumerate(head.finditer(text)):
         if count >= limits.injection_rule_occurrences_max:
             break
-        hit = _conjunction(rule, text, first)
+        hit = _conjunction(rule, parts, text, first)
         if hit is not None:
             return hit
     return None
@@ -221,9 +252,10 @@ def match_all(
     """Every rule of ``rules`` that fires in ``text`` (once each), except the ids in ``skip``."""
     index = index if index is not None and index.rules is rules else AnchorIndex(rules)
     present = index.present(text)
+    ascii_text = plain_ascii(text)
     for candidate in index.candidates(present):
         if candidate.id in skip:
             continue
-        hit = match_rule(candidate, text, present)
+        hit = match_rule(candidate, text, present, ascii_text=ascii_text)
         if hit is not None:
             yield hit

@@ -85,7 +85,7 @@ RULES: tuple[Rule, ...] = (
 """Every built-in rule."""
 TOOL_OUTPUT_RULES: tuple[Rule, ...] = rules_payment_controls.TOOL_OUTPUT
 ANCHORS = AnchorIndex(RULES)
-_TOOL_OUTPUT_ANCHORS = AnchorIndex(TOOL_OUTPUT_RULES)
+TOOL_OUTPUT_ANCHORS = AnchorIndex(TOOL_OUTPUT_RULES)
 UPSTREAM_TOOL = "upstream_result"
 """The ``ScanContext.tool`` of text an upstream tool returned; it also gets ``TOOL_OUTPUT_RULES``."""
 
@@ -220,7 +220,7 @@ def scan(
     main = fold(text)
     found.add_hits(main)
     if tool == UPSTREAM_TOOL:
-        found.add_hits(main, TOOL_OUTPUT_RULES, _TOOL_OUTPUT_ANCHORS)
+        found.add_hits(main, TOOL_OUTPUT_RULES, TOOL_OUTPUT_ANCHORS)
     leet = leet_view(main)
     if leet is not None and found.add_hits(leet):
         flags.add("leetspeak")
