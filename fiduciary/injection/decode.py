@@ -16,6 +16,9 @@ import re
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
+
+import re2  # type: ignore[import-untyped]
 
 from fiduciary.domain import limits
 
@@ -26,6 +29,13 @@ _HEX = re.compile(
     r"|(?:\\x[0-9A-Fa-f]{2}){6,}"
     r"|(?:0x[0-9A-Fa-f]{2}[ ,]*){6,})(?![0-9A-Za-z])"
 )
+_BASE64_CORE = re2.compile(r"[A-Za-z0-9+/_-]{16,}")
+_HEX_CORE = re2.compile(
+    r"(?:[0-9A-Fa-f]{2}){8,}|(?:[0-9A-Fa-f]{2}[ :,-]){7,}[0-9A-Fa-f]{2}|(?:\\x[0-9A-Fa-f]{2}){6,}"
+    r"|(?:0x[0-9A-Fa-f]{2}[ ,]*){6,}"
+)
+"""The base64 and hex runs without their boundary checks, in RE2 (one automaton pass): where
+they do not occur, neither can a run, so the slower patterns above need not look."""
 _BINARY = re.compile(r"(?<![01])(?:[01]{8}[ ]?){6,}")
 _PERCENT = re.compile(r"(?:%[0-9A-Fa-f]{2}[^\s%]{0,24}){3,}")
 _ENTITIES = re.compile(r"(?:&#(?:\d{2,7}|x[0-9A-Fa-f]{2,6});[^&]{0,8}){4,}")
@@ -110,11 +120,19 @@ def _digits(text: str) -> int:
     return sum(text.count(d) for d in "0123456789")
 
 
+def _may_hold(core: Any, text: str) -> bool:
+    """Whether `core` occurs in `text` (True when RE2 cannot read it: a lone surrogate)."""
+    try:
+        return core.search(text) is not None
+    except UnicodeEncodeError:
+        return True
+
+
 # Each finder: kind, a cheap test that the text could hold such a run (plain substring
 # counts run at C speed; the regexes would scan every text), the run pattern, the decoder.
 _FINDERS: tuple[tuple[str, Callable[[str], bool], re.Pattern[str], Callable[[str], str | None]], ...] = (
-    ("base64", lambda t: len(t) >= 16, _BASE64, _from_base64),
-    ("hex", lambda t: _digits(t) >= 6, _HEX, _from_hex),
+    ("base64", lambda t: len(t) >= 16 and _may_hold(_BASE64_CORE, t), _BASE64, _from_base64),
+    ("hex", lambda t: _digits(t) >= 6 and _may_hold(_HEX_CORE, t), _HEX, _from_hex),
     ("binary", lambda t: t.count("0") + t.count("1") >= 48, _BINARY, _from_binary),
     ("percent", lambda t: t.count("%") >= 3, _PERCENT, _from_percent),
     ("entities", lambda t: t.count("&#") >= 4, _ENTITIES, _from_entities),

@@ -26,6 +26,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+import re2  # type: ignore[import-untyped]
+
 # Characters that render as nothing (or only steer rendering) and so can hide text from a
 # reviewer while a model still reads it. They are removed for matching; structure.py
 # decides which of them are suspicious.
@@ -63,12 +65,25 @@ _PUNCTUATION: dict[str, str] = {
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
 _LEET_TOKEN = re.compile(r"(?<![a-z0-9@$])[a-z0-9@$]*(?:[a-z][013457]|[013457][a-z])[a-z0-9@$]*")
 _LEET_HINT = re.compile(r"[a-z][013457]|[013457][a-z]")
+_LEET_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789@$")
+"""What `_LEET_TOKEN` words are made of."""
 _ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _HAS_CONFUSABLE = re.compile("[" + "".join(CONFUSABLES) + "]")
 _WORD = re.compile(r"[^\W\d_]+")
 _LATIN = re.compile(r"[a-z]")
 _SPACED_RUN = re.compile(r"(?<!\w)(?:[^\W\d_](?:[ ._*\-]| {2,4})){3,}[^\W\d_](?!\w)")
 _SPACED_HINT = re.compile(r"(?:\b[^\W\d_][ ._*\-]){3}")
+_SPACED_HINT_RE2 = re2.compile(_SPACED_HINT.pattern)
+_NOT_PLAIN_ASCII = re.compile(r"[^\x00-\x0a\x0c-\x1b\x20-\x7f]")
+"""Characters on which ``re`` and RE2 may disagree: anything outside ASCII, \\x0b, \\x1c-\\x1f."""
+
+
+def plain_ascii(text: str) -> bool:
+    """Whether RE2 reads ``text`` as ``re`` does: there ``\\w``, ``\\b``, ``\\s`` and ``\\d`` are
+    the same ASCII classes in both (see rules.py)."""
+    return _NOT_PLAIN_ASCII.search(text) is None
+
+
 _CACHE_MAX = 65_536
 
 
@@ -183,24 +198,41 @@ def _fold_confusables(text: str) -> tuple[str, int]:
 
 def leet_view(main: View) -> View | None:
     """The main view with leetspeak folded inside mixed letter/digit words, if any."""
-    if not _LEET_HINT.search(main.text):
-        return None
-
-    def repl(match: re.Match[str]) -> str:
-        token = match.group()
+    source = main.text
+    pieces: list[str] = []
+    cursor = 0
+    for start, end in _leet_words(source):
+        token = source[start:end]
         folded = token.translate(_LEET)
         # Only a word that becomes all letters is leetspeak: "h1", "q3" or a tracking number stay.
-        return folded if len(token) >= 3 and folded.isalpha() else token
-
-    text = _LEET_TOKEN.sub(repl, main.text)
-    if text == main.text:
+        pieces += [source[cursor:start], folded if len(token) >= 3 and folded.isalpha() else token]
+        cursor = end
+    text = "".join(pieces) + source[cursor:]
+    if text == source:
         return None
     return View("leet", text, main.origin)
 
 
+def _leet_words(text: str) -> list[tuple[int, int]]:
+    """The spans `_LEET_TOKEN` matches: each whole run of `_LEET_CHARS` that holds a letter beside
+    a leet digit, found from those pairs alone (they are rare) rather than by trying every place."""
+    spans: list[tuple[int, int]] = []
+    for hint in _LEET_HINT.finditer(text):
+        if spans and hint.start() < spans[-1][1]:
+            continue  # another pair in the word already found
+        start, end = hint.start(), hint.end()
+        while start > 0 and text[start - 1] in _LEET_CHARS:
+            start -= 1
+        while end < len(text) and text[end] in _LEET_CHARS:
+            end += 1
+        spans.append((start, end))
+    return spans
+
+
 def despaced_view(main: View) -> View | None:
     """The main view with runs of spaced-out letters joined into words, if any."""
-    if " " not in main.text or not _SPACED_HINT.search(main.text):
+    hint = _SPACED_HINT_RE2 if plain_ascii(main.text) else _SPACED_HINT
+    if " " not in main.text or not hint.search(main.text):
         return None
     runs = list(_SPACED_RUN.finditer(main.text))
     if not runs:

@@ -40,6 +40,7 @@ from typing import Any
 import re2  # type: ignore[import-untyped]
 
 from fiduciary.domain import limits
+from fiduciary.injection.normalize import plain_ascii
 
 RULE_FAMILIES: tuple[str, ...] = (
     "override",
@@ -87,8 +88,6 @@ _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False
 _EDGE = re.compile(r"(?<!\\)[$^](?![^\[]*\])")
 """A ``^`` or ``$`` outside a character class (a crude reading, erring towards ``re``)."""
-_NOT_PLAIN_ASCII = re.compile(r"[^\x00-\x0a\x0c-\x1b\x20-\x7f]")
-"""Characters on which ``re`` and RE2 may disagree: anything outside ASCII, \\x0b, \\x1c-\\x1f."""
 
 
 def _fast(parts: tuple[re.Pattern[str], ...]) -> tuple[Any, ...] | None:
@@ -99,11 +98,6 @@ def _fast(parts: tuple[re.Pattern[str], ...]) -> tuple[Any, ...] | None:
         return tuple(re2.compile(p.pattern, _RE2_OPTIONS) for p in parts)
     except re2.error:
         return None  # a lookaround or another construct RE2 does not have
-
-
-def plain_ascii(text: str) -> bool:
-    """Whether RE2 reads ``text`` as ``re`` does (see the module docstring)."""
-    return _NOT_PLAIN_ASCII.search(text) is None
 
 
 def rule(

@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from fiduciary.injection import score
-from fiduciary.injection.normalize import despaced_view, fold, leet_view
+from fiduciary.injection.normalize import (
+    _LEET_TOKEN,
+    _SPACED_HINT,
+    _SPACED_HINT_RE2,
+    _leet_words,
+    despaced_view,
+    fold,
+    leet_view,
+    plain_ascii,
+)
 
 
 def test_the_main_view_is_case_folded_without_diacritics() -> None:
@@ -64,3 +76,17 @@ def test_a_match_in_the_despaced_view_points_at_the_spaced_out_run() -> None:
     match = next(m for m in result.matches if m.rule_id == "override.ignore_previous")
     assert text[match.start : match.end].startswith("i g n o r e")
     assert "spaced_letters" in result.flags
+
+
+LEETISH = st.text(alphabet="ab x0137@$.-é\n", max_size=80)
+
+
+@given(LEETISH)
+def test_leet_words_are_exactly_the_words_the_leet_pattern_matches(text: str) -> None:
+    assert _leet_words(text) == [m.span() for m in _LEET_TOKEN.finditer(text)]
+
+
+@given(st.text(alphabet="abc d._*-1\n\t", max_size=60))
+def test_the_spaced_letters_hint_reads_plain_ascii_the_same_in_both_engines(text: str) -> None:
+    assert plain_ascii(text)
+    assert bool(_SPACED_HINT.search(text)) == bool(_SPACED_HINT_RE2.search(text))
