@@ -71,21 +71,23 @@ class ChainVerifier:
         return True
 
     def walk(self, links: list[Link]) -> bool | None:
-        """The hash walk over a page of links, in one tight loop; False at the first broken one, None
-        (nothing consumed) when an entry has no stored bytes and must be fed as a `StoredEntry`."""
+        """The hash walk over a page of links, in one tight loop: True when all hold, False at the
+        first broken one, None at an entry stored without its bytes (the ones before it are
+        checked; that one must be fed as a `StoredEntry`)."""
         if self.failure is not None:
             return False
-        page = [(seq, prev_hash, entry_hash, data) for seq, prev_hash, entry_hash, data in links if data is not None]
-        if len(page) != len(links):
-            return None
         prev, expected, sha256 = self._prev, self._expected_seq, hashlib.sha256
-        for seq, prev_hash, entry_hash, data in page:
+        outcome: bool | None = True
+        for seq, prev_hash, entry_hash, data in links:
+            if data is None:
+                outcome = None
+                break
             if seq != expected or prev_hash != prev or sha256(prev_hash + data).digest() != entry_hash:
                 self._prev, self._expected_seq, self.checked = prev, expected, expected - 1
                 return self.feed_stored(StoredEntry(seq, prev_hash, entry_hash, b"", "", data, None), signatures=False)
             prev, expected = entry_hash, expected + 1
         self._prev, self._expected_seq, self.checked = prev, expected, expected - 1
-        return True
+        return outcome
 
     def _check_stored(self, entry: StoredEntry, signatures: bool) -> str | None:
         if entry.seq != self._expected_seq:

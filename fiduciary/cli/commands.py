@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import sys
+from collections.abc import Callable
 
 import anyio
 
@@ -291,7 +292,7 @@ async def audit_verify(rt: Runtime, op: Operator, args: Args) -> Printed:
         op,
         args.org,
         signatures=not args.no_signatures,
-        progress=None if getattr(args, "json", False) else _verify_progress,
+        progress=None if getattr(args, "json", False) else _verify_progress(),
     )
     lines = []
     for org_id, report in reports:
@@ -307,10 +308,17 @@ async def audit_verify(rt: Runtime, op: Operator, args: Args) -> Printed:
     return Printed(data, "\n".join(lines), REFUSED if broken else 0)
 
 
-def _verify_progress(org_id: str, checked: int) -> None:
-    """On a terminal, a line every `limits.audit_progress_entries` entries of a long chain."""
-    if checked % limits.audit_progress_entries == 0 and sys.stderr.isatty():
-        print(f"{org_id}: {checked} entries verified so far", file=sys.stderr, flush=True)
+def _verify_progress() -> Callable[[str, int], None]:
+    """On a terminal, a line each time a long chain passes another `limits.audit_progress_entries`."""
+    shown: dict[str, int] = {}
+
+    def show(org_id: str, checked: int) -> None:
+        step = checked // limits.audit_progress_entries
+        if step > shown.get(org_id, 0) and sys.stderr.isatty():
+            shown[org_id] = step
+            print(f"{org_id}: {checked} entries verified so far", file=sys.stderr, flush=True)
+
+    return show
 
 
 # Configuration.

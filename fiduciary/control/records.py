@@ -35,22 +35,21 @@ async def verify_chain(
     """Walk an org's whole chain as stored: sequence, links and hashes, and (by default) every
     signature and every entry's columns against its hashed bytes."""
     verifier = ChainVerifier(await reads.public_keys(org_id, KeyPurpose.AUDIT))
-    after, batch = 0, limits.audit_verify_batch_rows
+    batch = limits.audit_verify_batch_rows
     while True:
         walked = None
         if not signatures:
-            links = await reads.audit_links(org_id, after_seq=after, limit=batch)
+            links = await reads.audit_links(org_id, after_seq=verifier.checked, limit=batch)
             if not links:
                 break
             walked = verifier.walk(links)
-        if walked is None:  # with signatures, or entries stored without their bytes
-            page = await reads.audit_stored(org_id, after_seq=after, limit=batch)
+        if walked is None:  # with signatures, or from an entry stored without its bytes
+            page = await reads.audit_stored(org_id, after_seq=verifier.checked, limit=batch)
             if not page:
                 break
             walked = all(verifier.feed_stored(entry, signatures=signatures) for entry in page)
         if not walked:
             break
-        after = verifier.checked
         if progress is not None:
             progress(org_id, verifier.checked)
     return verifier.report()

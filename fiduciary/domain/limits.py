@@ -96,7 +96,7 @@ idempotency key; Circle publishes no retention, so past this the payment is left
 # Storage.
 db_busy_timeout_ms: Final = 10_000
 audit_payload_bytes_max: Final = 64 * 1024
-audit_verify_batch_rows: Final = 1_000
+audit_verify_batch_rows: Final = 5_000
 audit_progress_entries: Final = 100_000
 """How often `audit verify` on a terminal says how far it got."""
 audit_show_entries_max: Final = 1_000

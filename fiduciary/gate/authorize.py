@@ -121,7 +121,11 @@ class Authorizer:
         return txn
 
     async def policy(self, reads: Reads, caller: AgentRef) -> Policy | None:
-        """The project's active policy, parsed once per version."""
+        """The project's active policy, parsed once per version (only its hash is read while it stands)."""
+        version = await reads.active_policy_hash(caller.org_id, caller.project_id)
+        cached = self._policies.get(version) if version is not None else None
+        if cached is not None:
+            return cached
         row = await reads.active_policy(caller.org_id, caller.project_id)
         if row is None:
             return None

@@ -67,6 +67,10 @@ class ScreeningConfigs:
         self._parsed: dict[str, injection.InjectionConfig] = {}
 
     async def for_org(self, reads: Reads, org_id: str) -> injection.InjectionConfig | None:
+        version = await reads.injection_config_hash(org_id)
+        known = self._parsed.get(version) if version is not None else None
+        if known is not None:
+            return known
         row = await reads.injection_config(org_id)
         if row is None:
             return None

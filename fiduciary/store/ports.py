@@ -214,6 +214,10 @@ class Reads(KeyReads, Protocol):
 
     async def active_policy(self, org_id: str, project_id: str) -> PolicyRow | None: ...
 
+    async def active_policy_hash(self, org_id: str, project_id: str) -> str | None:
+        """The version hash of the active policy alone: what a cache of parsed policies is keyed by."""
+        ...
+
     async def active_kill_switch(self, caller: AgentRef, *, rail: str | None = None) -> KillSwitchRow | None:
         """The first unlifted kill switch covering this agent, its project, its org, the platform, or
         (when given) the rail its payment is about to go through."""
@@ -228,6 +232,10 @@ class Reads(KeyReads, Protocol):
         ...
 
     async def injection_config(self, org_id: str) -> InjectionConfigRow | None: ...
+
+    async def injection_config_hash(self, org_id: str) -> str | None:
+        """The version hash of the org's current screening configuration alone."""
+        ...
 
     async def active_taints(self, caller: AgentRef) -> list[TaintRow]: ...
 

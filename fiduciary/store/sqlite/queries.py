@@ -408,6 +408,11 @@ class Queries:
         row = await self._one(sql, (org_id, project_id))
         return None if row is None else PolicyRow(**dict(row))
 
+    async def active_policy_hash(self, org_id: str, project_id: str) -> str | None:
+        sql = "SELECT version_hash FROM policies WHERE org_id = ? AND project_id = ? ORDER BY version DESC LIMIT 1"
+        row = await self._one(sql, (org_id, project_id))
+        return None if row is None else str(row["version_hash"])
+
     async def active_kill_switch(self, caller: AgentRef, *, rail: str | None = None) -> KillSwitchRow | None:
         sql = (
             "SELECT * FROM kill_switches WHERE lifted_at IS NULL AND ((org_id = ? AND ("
@@ -434,6 +439,11 @@ class Queries:
         sql = "SELECT * FROM injection_configs WHERE org_id = ? ORDER BY version DESC LIMIT 1"
         row = await self._one(sql, (org_id,))
         return None if row is None else InjectionConfigRow(**dict(row))
+
+    async def injection_config_hash(self, org_id: str) -> str | None:
+        sql = "SELECT version_hash FROM injection_configs WHERE org_id = ? ORDER BY version DESC LIMIT 1"
+        row = await self._one(sql, (org_id,))
+        return None if row is None else str(row["version_hash"])
 
     async def active_taints(self, caller: AgentRef) -> list[TaintRow]:
         sql = (

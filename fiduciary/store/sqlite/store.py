@@ -40,7 +40,7 @@ from fiduciary.store.sqlite.writer import Writer
 
 
 def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, cached_statements=512)
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {limits.db_busy_timeout_ms}")
     conn.execute("PRAGMA foreign_keys = ON")
