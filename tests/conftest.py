@@ -15,6 +15,8 @@ from fiduciary.policies import default_source as default_policy_source
 from fiduciary.runtime import Runtime, open_runtime
 from fiduciary.settings import Settings
 
+pytest_plugins = ["tests.pg"]  # a real PostgreSQL server: `pg_cluster`, `pg_url`
+
 
 @pytest.fixture
 def anyio_backend() -> str:

@@ -127,15 +127,15 @@ def test_surfaces_never_import_the_store_and_only_runtime_builds_the_sqlite_adap
         store_imports = {i for i in imports if i == "fiduciary.store" or i.startswith("fiduciary.store.")}
         if component(name) in SURFACES:
             assert not store_imports, f"surface {name} imports {store_imports}"
-        adapter = {i for i in store_imports if i.startswith("fiduciary.store.sqlite")}
+        adapter = {i for i in store_imports if i.startswith(("fiduciary.store.sqlite", "fiduciary.store.postgres"))}
         if component(name) not in ("store", "runtime"):
-            assert not adapter, f"{name} imports the SQLite adapter"
+            assert not adapter, f"{name} imports a store adapter"
 
 
 def test_only_the_store_speaks_sql_and_only_settings_reads_the_environment() -> None:
     for name, imports in modules().items():
         if name == "fiduciary" or component(name) != "store":
-            assert not imports & {"sqlite3", "aiosqlite"}, f"{name} speaks SQL"
+            assert not imports & {"sqlite3", "aiosqlite", "psycopg"}, f"{name} speaks SQL"
     for path in PACKAGE.rglob("*.py"):
         if path.name != "settings.py":
             assert "os.environ" not in path.read_text(), f"{path} reads the environment"

@@ -1,0 +1,104 @@
+"""A real PostgreSQL server for the tests: a throwaway cluster in a temporary directory.
+
+The cluster listens on a Unix socket in that directory only (no TCP port), is started once per
+test session and stopped at its end, and each test that asks for `pg_url` gets a database of
+its own. The server binaries are Debian's (`postgresql`, which `.ci/run` installs); where they
+are absent the tests that need them are skipped, except under CI, which installs them.
+`initdb` refuses to run as root, so as root the cluster runs as the `postgres` user the package
+creates. `tests/conftest.py` loads these fixtures for every test.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import count
+from pathlib import Path
+
+import pytest
+
+BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+"""Debian installs each major version's server binaries here; the newest is used."""
+START_SECONDS_MAX = 30
+SUPERUSER = "fid"
+
+
+def server_bin() -> Path | None:
+    """The directory holding `initdb`, `pg_ctl` and `postgres`, or None where none is installed."""
+    for directory in BIN_DIRS:
+        if (directory / "initdb").exists() and (directory / "pg_ctl").exists():
+            return directory
+    found = shutil.which("initdb")
+    return Path(found).resolve().parent if found else None
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    socket_dir: Path
+
+    def url(self, database: str) -> str:
+        """A libpq URL for `database` on this cluster's socket."""
+        return f"postgresql://{SUPERUSER}@/{database}?host={self.socket_dir}"
+
+    def create_database(self, name: str) -> str:
+        self.psql("postgres", f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def psql(self, database: str, sql: str) -> str:
+        done = subprocess.run(
+            ["psql", "-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", "-h", str(self.socket_dir), "-U", SUPERUSER,
+             "-d", database, "-c", sql],
+            capture_output=True, text=True, timeout=START_SECONDS_MAX, check=True,
+        )  # fmt: skip
+        return done.stdout.strip()
+
+
+def _as_owner(argv: list[str], owner: str | None) -> list[str]:
+    return ["runuser", "-u", owner, "--", *argv] if owner else argv
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """One cluster for the whole session (skipped where PostgreSQL is not installed)."""
+    binaries = server_bin()
+    if binaries is None or shutil.which("psql") is None:
+        missing = "PostgreSQL's server binaries are not installed (Debian: apt-get install postgresql)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{missing}; CI installs them")  # never skipped where they must be
+        pytest.skip(missing)
+    owner = None
+    if os.geteuid() == 0:
+        try:
+            owner = pwd.getpwnam("postgres").pw_name
+        except KeyError:
+            pytest.skip("running as root and there is no postgres user to run the server as")
+    root = Path(tempfile.mkdtemp(prefix="fiduciary-pg-"))
+    if owner:
+        shutil.chown(root, owner)
+    data = root / "data"
+    initdb = [str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", SUPERUSER, "-E", "UTF8", "--no-sync"]
+    subprocess.run(_as_owner(initdb, owner), capture_output=True, check=True, timeout=120)
+    options = f"-k {root} -c listen_addresses='' -c max_connections=200"
+    pg_ctl = str(binaries / "pg_ctl")
+    start = [pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "server.log"), "-w", "-t", "30", "start"]
+    subprocess.run(_as_owner(start, owner), capture_output=True, check=True, timeout=START_SECONDS_MAX + 5)
+    try:
+        yield Cluster(root)
+    finally:
+        stop = [pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"]
+        subprocess.run(_as_owner(stop, owner), capture_output=True, timeout=START_SECONDS_MAX)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+_databases = count(1)
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Cluster) -> str:
+    """A fresh, empty database on the session's cluster."""
+    return pg_cluster.create_database(f"test_{os.getpid()}_{next(_databases)}")
