@@ -269,11 +269,12 @@ class Server:
 
 
 @contextmanager
-def served(home: Path, log: Path) -> Iterator[Server]:
-    """Start the server on a free port; on the way out it is stopped and waited for, whatever happened."""
+def served(home: Path, log: Path, *extra: str) -> Iterator[Server]:
+    """Start the server on a free port (with `extra` arguments, such as `--database URL`); on the way
+    out it is stopped and waited for, whatever happened."""
     port = free_port()
     command = [sys.executable, "-m", "fiduciary", "serve", "--http", "--home", str(home)]
-    command += ["--host", HOST, "--port", str(port), "--admin-port", "0"]
+    command += ["--host", HOST, "--port", str(port), "--admin-port", "0", *extra]
     with log.open("ab") as out:
         process = subprocess.Popen(command, env=command_env(), stdout=out, stderr=subprocess.STDOUT)
     server = Server(process, port, log)

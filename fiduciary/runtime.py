@@ -31,6 +31,7 @@ from fiduciary.rails.config import load_rails
 from fiduciary.rails.registry import build_rails, problems
 from fiduciary.settings import Settings
 from fiduciary.store import Store
+from fiduciary.store.postgres.store import PgStore
 from fiduciary.store.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -104,13 +105,17 @@ async def open_runtime(
     `create` (for `init`) makes the database and the master key if they are missing; `maintain`
     (for a server) runs `Runtime.maintain` every `limits.maintenance_interval_seconds`.
     """
-    if not create and not settings.db_path.exists():
+    if not create and not settings.initialised:
         raise ConfigError(f"no fiduciary data in {settings.home}: run `fiduciary init` first")
     clock = clock or SystemClock()
-    if create:
+    if create and settings.database_url is None:
         settings.ensure_private_database()
     keyring = Keyring(settings.ensure_master_key() if create else settings.master_key())
-    store = await SqliteStore.open(settings.db_path, clock=clock, signers=keyring)
+    store: Store
+    if settings.database_url is not None:
+        store = await PgStore.open(settings.database_url, clock=clock, signers=keyring)
+    else:
+        store = await SqliteStore.open(settings.db_path, clock=clock, signers=keyring)
     rails: dict[str, Rail] = {}
     try:
         configs = ScreeningConfigs()

@@ -11,6 +11,7 @@
 | `FIDUCIARY_OPERATOR_TOKEN` | the operator token control-plane commands act with | `HOME/operator.token` |
 | `FIDUCIARY_WEBHOOK_SECRET` | the key budget alerts are signed with (HMAC-SHA256) | `HOME/webhook.key` (0600) |
 | `FIDUCIARY_LOG_LEVEL` | `DEBUG`, `INFO`, `WARNING`, `ERROR` | `INFO` |
+| `FIDUCIARY_DATABASE_URL` | a `postgresql://` database instead of the home's SQLite file | none |
 """
 
 from __future__ import annotations
@@ -50,11 +51,26 @@ class Settings:
     operator_token: str | None = field(default=None, repr=False)
     webhook_secret_text: str | None = field(default=None, repr=False)
     dashboard_url: str | None = None
+    database_url: str | None = field(default=None, repr=False)
+    """A PostgreSQL database (`postgresql://...`) instead of `HOME/fiduciary.db`; it may carry a password."""
     """Where people open the dashboard (`FIDUCIARY_DASHBOARD_URL`); notices and MCP clients link there."""
     reconcile_seconds: int = limits.reconcile_interval_seconds
     """How often a running server reconciles its rails (`FIDUCIARY_RECONCILE_SECONDS`)."""
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
     """The environment the rails file's `credential_env` names are read from."""
+
+    @property
+    def initialised(self) -> bool:
+        """Whether `init` has run here: the SQLite file exists, or (on PostgreSQL) the home does."""
+        return self.home.is_dir() if self.database_url is not None else self.db_path.exists()
+
+    @property
+    def database(self) -> str:
+        """Where the data is, for a person: the SQLite file, or the PostgreSQL URL without its password."""
+        if self.database_url is None:
+            return str(self.db_path)
+        hidden = re.sub(r"//([^:/@]*):[^@/]*@", r"//\1:***@", self.database_url)
+        return re.sub(r"([?&]password=)[^&]*", r"\1***", hidden)
 
     @property
     def db_path(self) -> Path:
@@ -146,6 +162,7 @@ def load_settings(
     *,
     home: str | None = None,
     operator_token: str | None = None,
+    database_url: str | None = None,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     search: bool = True,
@@ -180,9 +197,17 @@ def load_settings(
         operator_token=operator_token or env.get("FIDUCIARY_OPERATOR_TOKEN") or None,
         webhook_secret_text=env.get("FIDUCIARY_WEBHOOK_SECRET") or None,
         dashboard_url=check_dashboard_url(url) if (url := env.get("FIDUCIARY_DASHBOARD_URL")) else None,
+        database_url=check_database_url(db) if (db := database_url or env.get("FIDUCIARY_DATABASE_URL")) else None,
         reconcile_seconds=_seconds(env.get("FIDUCIARY_RECONCILE_SECONDS"), limits.reconcile_interval_seconds),
         environ=dict(env),
     )
+
+
+def check_database_url(value: str) -> str:
+    """A PostgreSQL URL, or a `ConfigError` that does not repeat it (it may hold a password)."""
+    if not value.startswith(("postgresql://", "postgres://")) or any(c.isspace() for c in value):
+        raise ConfigError("FIDUCIARY_DATABASE_URL must be a postgresql:// URL")
+    return value
 
 
 def _seconds(value: str | None, default: int) -> int:

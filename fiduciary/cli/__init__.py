@@ -116,7 +116,12 @@ def emit(printed: Printed, *, as_json: bool) -> int:
 
 
 def _settings(args: argparse.Namespace, *, search: bool) -> Settings:
-    return load_settings(home=getattr(args, "home", None), operator_token=getattr(args, "token", None), search=search)
+    return load_settings(
+        home=getattr(args, "home", None),
+        operator_token=getattr(args, "token", None),
+        database_url=getattr(args, "database", None),
+        search=search,
+    )
 
 
 def run(args: argparse.Namespace) -> int:

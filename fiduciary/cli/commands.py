@@ -350,9 +350,8 @@ def read_stdin_text() -> str:
 
 async def db_migrate(rt: Runtime, op: Operator, args: Args) -> Printed:
     await rt.control.records.migrated(op)
-    return Printed(
-        {"database": str(rt.settings.db_path), "up_to_date": True}, f"database {rt.settings.db_path} is up to date"
-    )
+    where = rt.settings.database
+    return Printed({"database": where, "up_to_date": True}, f"database {where} is up to date")
 
 
 def policy_validate(args: Args) -> Printed:

@@ -28,6 +28,12 @@ def _common(*, json_output: bool = True) -> argparse.ArgumentParser:
         help="data directory (else FIDUCIARY_HOME, else the nearest .fiduciary here or above)",
     )
     p.add_argument(
+        "--database",
+        default=argparse.SUPPRESS,
+        metavar="URL",
+        help="a postgresql:// database instead of the home's SQLite file (else FIDUCIARY_DATABASE_URL)",
+    )
+    p.add_argument(
         "--token",
         default=argparse.SUPPRESS,
         help="operator token (else FIDUCIARY_OPERATOR_TOKEN, else the admin token init left in the home)",

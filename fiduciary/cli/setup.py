@@ -214,7 +214,7 @@ def _with_dashboard_url(settings: Settings, args: Args) -> Settings:
 def serve(settings: Settings, args: Args) -> int:
     from fiduciary.server.agent_plane import AgentPlane
 
-    if not settings.db_path.exists():
+    if not settings.initialised:
         raise FiduciaryError(f"no fiduciary data in {settings.home}: run `fiduciary init` first")
     if args.http:
         import uvicorn

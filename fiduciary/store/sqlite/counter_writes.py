@@ -52,20 +52,20 @@ class CounterWrites(Queries):
             return
         await self._exec(
             "INSERT INTO spend_buckets VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (org_id, project_id, agent_id, tool, "
-            "currency, bucket) DO UPDATE SET amount_minor = amount_minor + excluded.amount_minor",
+            "currency, bucket) DO UPDATE SET amount_minor = spend_buckets.amount_minor + excluded.amount_minor",
             (*key, amount_minor),
         )
         await self._exec(
             "INSERT INTO payee_buckets VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (org_id, project_id, agent_id, "
-            "counterparty, tool, currency, bucket) DO UPDATE SET amount_minor = amount_minor + excluded.amount_minor, "
-            "payments = payments + 1",
+            "counterparty, tool, currency, bucket) DO UPDATE SET "
+            "amount_minor = payee_buckets.amount_minor + excluded.amount_minor, payments = payee_buckets.payments + 1",
             (*payee_key, amount_minor),
         )
 
     async def count_call(self, caller: AgentRef, *, tool: str, at: datetime) -> None:
         await self._exec(
             "INSERT INTO call_buckets VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (org_id, project_id, agent_id, tool, "
-            "bucket) DO UPDATE SET calls = calls + 1",
+            "bucket) DO UPDATE SET calls = call_buckets.calls + 1",
             (caller.org_id, caller.project_id, caller.agent_id, tool, iso(minute_bucket(at))),
         )
 
@@ -73,7 +73,7 @@ class CounterWrites(Queries):
         stamp = iso(self.now)
         await self._exec(
             "INSERT INTO payees VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT (org_id, project_id, agent_id, counterparty) "
-            "DO UPDATE SET payments = payments + 1, last_paid_at = excluded.last_paid_at",
+            "DO UPDATE SET payments = payees.payments + 1, last_paid_at = excluded.last_paid_at",
             (caller.org_id, caller.project_id, caller.agent_id, counterparty, stamp, stamp),
         )
 

@@ -164,7 +164,8 @@ class Queries:
 
     async def approval_votes(self, approval_id: str) -> list[str]:
         rows = await self._all(
-            "SELECT operator_id FROM approval_votes WHERE approval_id = ? ORDER BY voted_at, rowid", (approval_id,)
+            "SELECT operator_id FROM approval_votes WHERE approval_id = ? ORDER BY voted_at, operator_id",
+            (approval_id,),
         )
         return [row["operator_id"] for row in rows]
 
@@ -199,7 +200,7 @@ class Queries:
             "AND agent_id = ? AND currency = ? GROUP BY kind"
         )
         rows = await self._all(sql, (caller.org_id, caller.project_id, caller.agent_id, currency))
-        return {row["kind"]: row["total"] for row in rows}
+        return {row["kind"]: int(row["total"]) for row in rows}
 
     async def transaction_ledger(self, org_id: str, project_id: str, transaction_id: str) -> dict[str, int]:
         """Total of each ledger kind written for one transaction."""
@@ -208,7 +209,7 @@ class Queries:
             "AND transaction_id = ? GROUP BY kind"
         )
         rows = await self._all(sql, (org_id, project_id, transaction_id))
-        return {row["kind"]: row["total"] for row in rows}
+        return {row["kind"]: int(row["total"]) for row in rows}
 
     # Transactions.
 

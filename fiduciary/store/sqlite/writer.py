@@ -490,8 +490,8 @@ class Writer(CounterWrites):
     async def insert_flag(self, flag: FlagRow) -> bool:
         return (
             await self._exec(
-                "INSERT OR IGNORE INTO reconciliation_flags (flag_id, org_id, rail, kind, transaction_id, "
-                "rail_reference, detail, raised_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO reconciliation_flags (flag_id, org_id, rail, kind, transaction_id, "
+                "rail_reference, detail, raised_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (
                     flag.flag_id,
                     flag.org_id,

@@ -1,0 +1,153 @@
+"""The PostgreSQL store: the same reads and writes as SQLite's, over psycopg 3 and its pool.
+
+The SQL is SQLite's (`store/sqlite/queries.py`, `writer.py`, `counter_writes.py`), written to
+read the same in both databases; here each statement's `?` marks become psycopg's `%s`, and
+rows come back addressable by name and by position, as `sqlite3.Row`s are.
+
+Every write transaction first takes one transaction-scoped advisory lock, so write
+transactions on one database follow each other whichever instance runs them, exactly as
+SQLite's single writer makes them: one audit chain per org with no fork, budgets and counters
+no two instances can both squeeze under, an idempotency key that two instances receive at once
+making one payment, and a lease that only one instance takes over. Reads run on their own
+pooled connections, each statement on the latest committed state.
+
+Errors of psycopg leave this module only as `StoreError`; a constraint or trigger the schema
+enforces is a `ConflictError`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+import psycopg
+from psycopg import errors
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from fiduciary.audit.chain import Link
+from fiduciary.domain.clock import Clock
+from fiduciary.domain.errors import ConflictError, StoreError
+from fiduciary.store.ports import SignerSource
+from fiduciary.store.postgres.migrate import migrate
+from fiduciary.store.sqlite.queries import Queries
+from fiduciary.store.sqlite.writer import Writer
+
+WRITE_LOCK = 0x6669_6475_7772_6974
+"""The advisory lock every write transaction takes first ("fiduwrit" in ASCII)."""
+POOL_SIZE_MAX = 16
+_MARK = re.compile(r"\?")
+
+
+class Row(tuple[Any, ...]):
+    """A row addressable by column name and by position, like `sqlite3.Row`."""
+
+    names: tuple[str, ...]
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self.names.index(key))
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self.names)
+
+
+def _rows(cursor: psycopg.AsyncCursor[Any]) -> Any:
+    names = tuple(column.name for column in cursor.description or ())
+    kind = type("Row", (Row,), {"names": names})
+    return lambda values: kind(values)
+
+
+@lru_cache(maxsize=1024)
+def _dialect(sql: str) -> str:
+    """SQLite's statement for psycopg: `?` marks become `%s`, a literal `%` becomes `%%`."""
+    return _MARK.sub("%s", sql.replace("%", "%%"))
+
+
+async def _run(conn: psycopg.AsyncConnection[Any], sql: str, params: Iterable[Any]) -> list[Row]:
+    try:
+        async with conn.cursor(row_factory=_rows) as cursor:
+            await cursor.execute(_dialect(sql).encode(), tuple(params))
+            return await cursor.fetchall() if cursor.description is not None else []
+    except (psycopg.IntegrityError, errors.RaiseException) as exc:
+        raise ConflictError("the database refused a write that breaks a constraint") from exc
+    except psycopg.Error as exc:
+        raise StoreError("the database failed") from exc
+
+
+class PgQueries(Queries):
+    """Every read, each on a pooled connection of its own."""
+
+    def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
+        self._pool = pool
+
+    async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        try:
+            async with self._pool.connection() as conn:
+                return await _run(conn, sql, params)
+        except (psycopg.Error, PoolTimeout) as exc:  # no connection to be had
+            raise StoreError("the database failed") from exc
+
+    async def audit_links(self, org_id: str, *, after_seq: int, limit: int) -> list[Link]:
+        sql = "SELECT seq, prev_hash, entry_hash, body FROM audit WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+        return [(r[0], r[1], r[2], r[3]) for r in await self._all(sql, (org_id, after_seq, limit))]
+
+
+class PgWriter(Writer):
+    """The handle of one write transaction, on the connection that holds the write lock."""
+
+    def __init__(self, conn: psycopg.AsyncConnection[Any], *, now: datetime, signers: SignerSource) -> None:
+        super().__init__(conn, now=now, signers=signers)  # type: ignore[arg-type]
+        self._pg = conn
+
+    async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        return await _run(self._pg, sql, params)
+
+    async def audit_links(self, org_id: str, *, after_seq: int, limit: int) -> list[Link]:
+        sql = "SELECT seq, prev_hash, entry_hash, body FROM audit WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+        return [(r[0], r[1], r[2], r[3]) for r in await self._all(sql, (org_id, after_seq, limit))]
+
+
+class PgStore:
+    """Implements `fiduciary.store.ports.Store` on PostgreSQL."""
+
+    def __init__(self, pool: AsyncConnectionPool[Any], *, clock: Clock, signers: SignerSource) -> None:
+        self.clock = clock
+        self._pool = pool
+        self._signers = signers
+        self.read = PgQueries(pool)
+
+    @classmethod
+    async def open(cls, url: str, *, clock: Clock, signers: SignerSource, migrate_now: bool = True) -> PgStore:
+        """Connect to the database at `url` (and by default migrate it)."""
+        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            url, min_size=1, max_size=POOL_SIZE_MAX, kwargs={"autocommit": True}, open=False
+        )
+        try:
+            await pool.open(wait=True, timeout=10)
+            if migrate_now:
+                async with pool.connection() as conn:
+                    await migrate(conn, clock)
+        except (psycopg.Error, PoolTimeout) as exc:
+            await pool.close()
+            raise StoreError("cannot open the PostgreSQL database (see its URL and the server's log)") from exc
+        return cls(pool, clock=clock, signers=signers)
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Writer]:
+        """One write transaction: committed on normal exit, rolled back on any exception."""
+        try:
+            async with self._pool.connection() as conn, conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                yield PgWriter(conn, now=self.clock.now(), signers=self._signers)
+        except (ConflictError, StoreError):
+            raise
+        except psycopg.Error as exc:
+            raise StoreError("the database failed to commit") from exc

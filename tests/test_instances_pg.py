@@ -1,0 +1,79 @@
+"""Two instances on one PostgreSQL database keep every guarantee one instance keeps.
+
+Each instance here is a runtime of its own (its own connection pool, gate and rails) on the
+same database and data directory, as two servers behind a load balancer would be.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import pytest
+
+from fiduciary.control import Tenant, verify_chain
+from fiduciary.domain.clock import FakeClock
+from fiduciary.domain.intents import AgentRef, PaymentRequest, Tool
+from fiduciary.domain.results import Outcome, Status
+from fiduciary.mandates import OpenTerms
+from fiduciary.runtime import Runtime, open_runtime
+from fiduciary.settings import Settings
+from tests.conftest import TEST_POLICY, make_tenant
+
+pytestmark = pytest.mark.anyio
+
+TERMS = OpenTerms(currency="USD", max_per_use_minor=5_000, total_cap_minor=10**9, tools=("pay",), purpose="tests")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, pg_url: str) -> Settings:
+    return Settings(home=tmp_path / "home", log_level="WARNING", database_url=pg_url)
+
+
+def request(i: int, *, key: str | None = None) -> PaymentRequest:
+    return PaymentRequest(Tool.PAY, "supplies", "20.00", "USD", f"acct:shop{i}", idempotency_key=key or f"k{i}")
+
+
+async def test_payments_through_two_instances_never_pass_the_daily_budget_and_the_chain_holds(
+    settings: Settings, clock: FakeClock
+) -> None:
+    assert 'id = "daily-budget-usd"' in TEST_POLICY and 'amount = "600.00"' in TEST_POLICY
+    tenant: Tenant = await make_tenant(settings, clock, terms=TERMS)
+    caller = AgentRef(tenant.org_id, tenant.project_id, tenant.agent_id)
+    outcomes: list[Outcome] = []
+    async with open_runtime(settings, clock=clock) as one, open_runtime(settings, clock=clock) as two:
+
+        async def pay(rt: Runtime, i: int) -> None:
+            outcomes.append(await rt.gate.request(caller, request(i), reference=f"ref_{i}"))
+
+        async with anyio.create_task_group() as tg:
+            for i in range(64):
+                tg.start_soon(pay, one if i % 2 else two, i)
+        report = await verify_chain(one.store.read, tenant.org_id)
+    settled = [o for o in outcomes if o.status is Status.EXECUTED]
+    assert len(settled) == 30, "exactly 600.00 in 20.00 payments, whichever instance took them"
+    assert {o.code.value for o in outcomes if o.status is not Status.EXECUTED} == {"budget_exceeded"}
+    assert report.ok, report
+
+
+async def test_one_key_sent_to_two_instances_at_once_is_one_payment(settings: Settings, clock: FakeClock) -> None:
+    tenant = await make_tenant(settings, clock, terms=TERMS)
+    caller = AgentRef(tenant.org_id, tenant.project_id, tenant.agent_id)
+    outcomes: list[Outcome] = []
+    async with open_runtime(settings, clock=clock) as one, open_runtime(settings, clock=clock) as two:
+
+        async def pay(rt: Runtime) -> None:
+            outcomes.append(await rt.gate.request(caller, request(1, key="invoice-7"), reference="ref_x"))
+
+        async with anyio.create_task_group() as tg:
+            for rt in (one, two, one, two):
+                tg.start_soon(pay, rt)
+        wallet = await one.store.read.wallet(caller, "USD")
+        again = await two.gate.request(caller, request(1, key="invoice-7"), reference="ref_y")
+    assert len({o.transaction_id for o in [*outcomes, again]}) == 1
+    (first,) = [o for o in outcomes if not o.replayed]
+    assert first.status is Status.EXECUTED, "the others were told about the one payment, however far it had got"
+    assert again.replayed and again.status is Status.EXECUTED
+    assert wallet is not None and wallet.available_minor == 100_000 - 2_000
+    ledger = settings.sandbox_ledger.read_text().splitlines()
+    assert len(ledger) == 1, "the rail was paid once"
