@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
@@ -62,37 +63,51 @@ def _as_owner(argv: list[str], owner: str | None) -> list[str]:
     return ["runuser", "-u", owner, "--", *argv] if owner else argv
 
 
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[Cluster]:
-    """One cluster for the whole session (skipped where PostgreSQL is not installed)."""
+class NoServer(Exception):
+    """PostgreSQL cannot be started here (no server binaries, or no user to run them as)."""
+
+
+@contextmanager
+def running_cluster() -> Iterator[Cluster]:
+    """Start a throwaway cluster on a Unix socket in a temporary directory; stop and remove it after."""
     binaries = server_bin()
     if binaries is None or shutil.which("psql") is None:
-        missing = "PostgreSQL's server binaries are not installed (Debian: apt-get install postgresql)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{missing}; CI installs them")  # never skipped where they must be
-        pytest.skip(missing)
+        raise NoServer("PostgreSQL's server binaries are not installed (Debian: apt-get install postgresql)")
     owner = None
     if os.geteuid() == 0:
         try:
             owner = pwd.getpwnam("postgres").pw_name
-        except KeyError:
-            pytest.skip("running as root and there is no postgres user to run the server as")
+        except KeyError as exc:
+            raise NoServer("running as root and there is no postgres user to run the server as") from exc
     root = Path(tempfile.mkdtemp(prefix="fiduciary-pg-"))
     if owner:
         shutil.chown(root, owner)
     data = root / "data"
     initdb = [str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", SUPERUSER, "-E", "UTF8", "--no-sync"]
-    subprocess.run(_as_owner(initdb, owner), capture_output=True, check=True, timeout=120)
-    options = f"-k {root} -c listen_addresses='' -c max_connections=200"
     pg_ctl = str(binaries / "pg_ctl")
+    options = f"-k {root} -c listen_addresses='' -c max_connections=200"
     start = [pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "server.log"), "-w", "-t", "30", "start"]
-    subprocess.run(_as_owner(start, owner), capture_output=True, check=True, timeout=START_SECONDS_MAX + 5)
     try:
+        subprocess.run(_as_owner(initdb, owner), capture_output=True, check=True, timeout=120)
+        subprocess.run(_as_owner(start, owner), capture_output=True, check=True, timeout=START_SECONDS_MAX + 5)
         yield Cluster(root)
     finally:
         stop = [pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"]
-        subprocess.run(_as_owner(stop, owner), capture_output=True, timeout=START_SECONDS_MAX)
+        if (data / "postmaster.pid").exists():
+            subprocess.run(_as_owner(stop, owner), capture_output=True, timeout=START_SECONDS_MAX)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """One cluster for the whole session (skipped where PostgreSQL is not installed, but not in CI)."""
+    try:
+        with running_cluster() as cluster:
+            yield cluster
+    except NoServer as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"{exc}; CI installs them")
+        pytest.skip(str(exc))
 
 
 _databases = count(1)

@@ -9,15 +9,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import anyio
+import psycopg
 import pytest
 
 from fiduciary.control import Tenant, verify_chain
 from fiduciary.domain.clock import FakeClock
+from fiduciary.domain.errors import StoreError
 from fiduciary.domain.intents import AgentRef, PaymentRequest, Tool
 from fiduciary.domain.results import Outcome, Status
+from fiduciary.keyring import Keyring
 from fiduciary.mandates import OpenTerms
+from fiduciary.mandates.keys import new_master_key
 from fiduciary.runtime import Runtime, open_runtime
 from fiduciary.settings import Settings
+from fiduciary.store.postgres.store import PgStore
 from tests.conftest import TEST_POLICY, make_tenant
 
 pytestmark = pytest.mark.anyio
@@ -77,3 +82,21 @@ async def test_one_key_sent_to_two_instances_at_once_is_one_payment(settings: Se
     assert wallet is not None and wallet.available_minor == 100_000 - 2_000
     ledger = settings.sandbox_ledger.read_text().splitlines()
     assert len(ledger) == 1, "the rail was paid once"
+
+
+async def test_a_connection_lost_mid_transaction_fails_the_call_and_leaves_nothing_half_written(pg_url: str) -> None:
+    store = await PgStore.open(pg_url, clock=FakeClock(), signers=Keyring(new_master_key()))
+    try:
+        with pytest.raises(StoreError):
+            async with store.write() as w:
+                await w.insert_org("org_a", "a")
+                (row,) = await w._all("SELECT pg_backend_pid() AS pid")
+                async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as other:
+                    await other.execute("SELECT pg_terminate_backend(%s)", (row["pid"],))
+                await w.insert_project("org_a", "prj_a", "p")
+        assert "org_a" not in await store.read.org_ids(), "the transaction rolled back whole"
+        async with store.write() as w:  # the pool replaced the lost connection
+            await w.insert_org("org_b", "b")
+        assert "org_b" in await store.read.org_ids()
+    finally:
+        await store.close()

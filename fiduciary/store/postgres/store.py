@@ -39,6 +39,9 @@ from fiduciary.store.sqlite.writer import Writer
 WRITE_LOCK = 0x6669_6475_7772_6974
 """The advisory lock every write transaction takes first ("fiduwrit" in ASCII)."""
 POOL_SIZE_MAX = 16
+CONNECT_SECONDS = 5
+POOL_WAIT_SECONDS = 10
+"""How long a transaction waits for a free connection before it fails (`StoreError`)."""
 _MARK = re.compile(r"\?")
 
 
@@ -57,9 +60,13 @@ class Row(tuple[Any, ...]):
 
 
 def _rows(cursor: psycopg.AsyncCursor[Any]) -> Any:
-    names = tuple(column.name for column in cursor.description or ())
-    kind = type("Row", (Row,), {"names": names})
-    return lambda values: kind(values)
+    return _row_type(tuple(column.name for column in cursor.description or ()))
+
+
+@lru_cache(maxsize=512)
+def _row_type(names: tuple[str, ...]) -> type[Row]:
+    """The row class of one set of column names, made once."""
+    return type("Row", (Row,), {"names": names})
 
 
 @lru_cache(maxsize=1024)
@@ -124,17 +131,24 @@ class PgStore:
     @classmethod
     async def open(cls, url: str, *, clock: Clock, signers: SignerSource, migrate_now: bool = True) -> PgStore:
         """Connect to the database at `url` (and by default migrate it)."""
+        try:
+            # One connection first: a wrong URL or a server that is not there fails at once, clearly.
+            async with await psycopg.AsyncConnection.connect(
+                url, autocommit=True, connect_timeout=CONNECT_SECONDS
+            ) as c:
+                if migrate_now:
+                    await migrate(c, clock)
+        except psycopg.Error as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StoreError(f"cannot open the PostgreSQL database: {reason}") from exc
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            url, min_size=1, max_size=POOL_SIZE_MAX, kwargs={"autocommit": True}, open=False
+            url, min_size=1, max_size=POOL_SIZE_MAX, kwargs={"autocommit": True}, open=False, timeout=POOL_WAIT_SECONDS
         )
         try:
-            await pool.open(wait=True, timeout=10)
-            if migrate_now:
-                async with pool.connection() as conn:
-                    await migrate(conn, clock)
+            await pool.open(wait=True, timeout=CONNECT_SECONDS)
         except (psycopg.Error, PoolTimeout) as exc:
             await pool.close()
-            raise StoreError("cannot open the PostgreSQL database (see its URL and the server's log)") from exc
+            raise StoreError("cannot open the PostgreSQL database's connection pool") from exc
         return cls(pool, clock=clock, signers=signers)
 
     async def close(self) -> None:
