@@ -10,8 +10,10 @@ creates. `tests/conftest.py` loads these fixtures for every test.
 
 from __future__ import annotations
 
+import inspect
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import tempfile
@@ -20,6 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -117,3 +121,30 @@ _databases = count(1)
 def pg_url(pg_cluster: Cluster) -> str:
     """A fresh, empty database on the session's cluster."""
     return pg_cluster.create_database(f"test_{os.getpid()}_{next(_databases)}")
+
+
+def rerun(into: dict[str, Any], *modules: ModuleType) -> list[str]:
+    """Put every test function of `modules` (and the fixtures they define) into the module whose
+    globals are `into`, so they run there again with that module's `settings` (on PostgreSQL).
+    The tests that open the SQLite file themselves, or through a helper of their module, to look
+    at rows or to edit them, stay with SQLite. Answers the names of the tests taken."""
+    taken = []
+    for module in modules:
+        items = vars(module).items()
+        on_file = {name for name, value in items if inspect.isfunction(value) and _opens_sqlite(value)}
+        for name, value in items:
+            if type(value).__name__ == "FixtureFunctionDefinition" and name != "settings":
+                into[name] = value
+            elif name.startswith("test_") and inspect.isfunction(value):
+                source = inspect.getsource(value)
+                if "sqlite3" not in source and not any(re.search(rf"\b{h}\(", source) for h in on_file):
+                    into[name] = value
+                    taken.append(name)
+    return taken
+
+
+def _opens_sqlite(function: Any) -> bool:
+    try:
+        return "sqlite3" in inspect.getsource(function)
+    except (OSError, TypeError):
+        return False
