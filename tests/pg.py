@@ -27,6 +27,8 @@ from typing import Any
 
 import pytest
 
+from fiduciary.settings import Settings
+
 BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 """Debian installs each major version's server binaries here; the newest is used."""
 START_SECONDS_MAX = 30
@@ -124,7 +126,8 @@ def pg_url(pg_cluster: Cluster) -> str:
 
 
 def rerun(into: dict[str, Any], *modules: ModuleType) -> list[str]:
-    """Put every test function of `modules` (and the fixtures they define) into the module whose
+    """Put every test function of `modules` that reaches the store through its fixtures (and the
+    fixtures the modules define) into the module whose
     globals are `into`, so they run there again with that module's `settings` (on PostgreSQL).
     The tests that open the SQLite file themselves, or through a helper of their module, to look
     at rows or to edit them, stay with SQLite. Answers the names of the tests taken."""
@@ -135,7 +138,7 @@ def rerun(into: dict[str, Any], *modules: ModuleType) -> list[str]:
         for name, value in items:
             if type(value).__name__ == "FixtureFunctionDefinition" and name != "settings":
                 into[name] = value
-            elif name.startswith("test_") and inspect.isfunction(value):
+            elif name.startswith("test_") and inspect.isfunction(value) and _uses_store(value):
                 source = inspect.getsource(value)
                 if "sqlite3" not in source and not any(re.search(rf"\b{h}\(", source) for h in on_file):
                     into[name] = value
@@ -143,8 +146,21 @@ def rerun(into: dict[str, Any], *modules: ModuleType) -> list[str]:
     return taken
 
 
+STORE_FIXTURES = frozenset({"settings", "runtime", "tenant", "admin"})
+"""The fixtures through which a test reaches the store: only such tests are worth running twice."""
+
+
+def _uses_store(test: Any) -> bool:
+    return not STORE_FIXTURES.isdisjoint(inspect.signature(test).parameters)
+
+
 def _opens_sqlite(function: Any) -> bool:
     try:
         return "sqlite3" in inspect.getsource(function)
     except (OSError, TypeError):
         return False
+
+
+def postgres_settings(tmp_path: Path, url: str) -> Settings:
+    """A data directory whose database is `url`: what a module's `settings` fixture gives to run on PostgreSQL."""
+    return Settings(home=tmp_path / "home", log_level="WARNING", database_url=url)

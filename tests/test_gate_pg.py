@@ -13,15 +13,14 @@ import pytest
 from fiduciary.settings import Settings
 from tests import test_gate
 from tests.control import test_approvals, test_lifecycle, test_roles
-from tests.pg import Cluster, rerun
+from tests.pg import postgres_settings, rerun
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def settings(tmp_path: Path, pg_cluster: Cluster, request: pytest.FixtureRequest) -> Settings:
-    url = pg_cluster.create_database(f"t_{abs(hash(request.node.nodeid)) % 10**12}")
-    return Settings(home=tmp_path / "home", log_level="WARNING", database_url=url)
+def settings(tmp_path: Path, pg_url: str) -> Settings:
+    return postgres_settings(tmp_path, pg_url)
 
 
 RERUN = rerun(globals(), test_gate, test_approvals, test_lifecycle, test_roles)

@@ -24,6 +24,7 @@ from fiduciary.runtime import Runtime, open_runtime
 from fiduciary.settings import Settings
 from fiduciary.store.postgres.store import PgStore
 from tests.conftest import TEST_POLICY, make_tenant
+from tests.pg import postgres_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -32,7 +33,7 @@ TERMS = OpenTerms(currency="USD", max_per_use_minor=5_000, total_cap_minor=10**9
 
 @pytest.fixture
 def settings(tmp_path: Path, pg_url: str) -> Settings:
-    return Settings(home=tmp_path / "home", log_level="WARNING", database_url=pg_url)
+    return postgres_settings(tmp_path, pg_url)
 
 
 def request(i: int, *, key: str | None = None) -> PaymentRequest:
