@@ -100,14 +100,7 @@ class ChainVerifier:
             return None
         if entry.columns is not None and not _columns_agree(entry.canonical, entry.columns):
             return "the entry's columns do not match its hashed content (edited)"
-        key = self._keys.get(entry.kid)
-        if key is None:
-            return f"signed with unknown key {entry.kid}"
-        try:
-            key.verify(entry.signature, entry.entry_hash)
-        except InvalidSignature:
-            return "signature does not verify"
-        return None
+        return self._signature_problem(entry.kid, entry.signature, entry.entry_hash)
 
     def _check(self, entry: AuditEntry) -> str | None:
         if entry.body.seq != self._expected_seq:
@@ -120,11 +113,14 @@ class ChainVerifier:
             return "entry body is not valid canonical JSON"
         if recomputed != entry.entry_hash:
             return "entry hash does not match its content (edited)"
-        key = self._keys.get(entry.kid)
+        return self._signature_problem(entry.kid, entry.signature, entry.entry_hash)
+
+    def _signature_problem(self, kid: str, signature: bytes, entry_hash: bytes) -> str | None:
+        key = self._keys.get(kid)
         if key is None:
-            return f"signed with unknown key {entry.kid}"
+            return f"signed with unknown key {kid}"
         try:
-            key.verify(entry.signature, entry.entry_hash)
+            key.verify(signature, entry_hash)
         except InvalidSignature:
             return "signature does not verify"
         return None

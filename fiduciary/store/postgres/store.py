@@ -86,6 +86,14 @@ async def _run(conn: psycopg.AsyncConnection[Any], sql: str, params: Iterable[An
         raise StoreError("the database failed") from exc
 
 
+LINKS_SQL = "SELECT seq, prev_hash, entry_hash, body FROM audit WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+
+
+def _links(rows: list[Any]) -> list[Link]:
+    """Rows as the plain tuples the hash walk reads."""
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
 class PgQueries(Queries):
     """Every read, each on a pooled connection of its own."""
 
@@ -100,8 +108,7 @@ class PgQueries(Queries):
             raise StoreError("the database failed") from exc
 
     async def audit_links(self, org_id: str, *, after_seq: int, limit: int) -> list[Link]:
-        sql = "SELECT seq, prev_hash, entry_hash, body FROM audit WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?"
-        return [(r[0], r[1], r[2], r[3]) for r in await self._all(sql, (org_id, after_seq, limit))]
+        return _links(await self._all(LINKS_SQL, (org_id, after_seq, limit)))
 
 
 class PgWriter(Writer):
@@ -115,8 +122,7 @@ class PgWriter(Writer):
         return await _run(self._pg, sql, params)
 
     async def audit_links(self, org_id: str, *, after_seq: int, limit: int) -> list[Link]:
-        sql = "SELECT seq, prev_hash, entry_hash, body FROM audit WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?"
-        return [(r[0], r[1], r[2], r[3]) for r in await self._all(sql, (org_id, after_seq, limit))]
+        return _links(await self._all(LINKS_SQL, (org_id, after_seq, limit)))
 
 
 class PgStore:
