@@ -1,4 +1,4 @@
-"""PostgreSQL's schema refuses what SQLite's refuses, row for row, and has the same shape.
+"""PostgreSQL's schema refuses what SQLite's refuses, row for row (the shape: test_schema_pg_shape.py).
 
 Each refusal is shown in both databases, bypassing any code: the same rows are written into a
 migrated SQLite file and a migrated PostgreSQL database, and the same statement is refused by both.
@@ -62,7 +62,7 @@ def append_only(message: str) -> Refusal:
 # Applying the migrations.
 
 
-def _migrate_pg(conn: psycopg.Connection[Any], migrations: Sequence[tuple[str, str]] = MIGRATIONS) -> list[str]:
+def migrate_pg(conn: psycopg.Connection[Any], migrations: Sequence[tuple[str, str]] = MIGRATIONS) -> list[str]:
     """Apply each pending migration in a transaction of its own and record it, as SQLite's runner does."""
     conn.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT NOT NULL PRIMARY KEY, applied_at TEXT NOT NULL)")
     done = {row[0] for row in conn.execute("SELECT name FROM migrations")}
@@ -77,7 +77,7 @@ def _migrate_pg(conn: psycopg.Connection[Any], migrations: Sequence[tuple[str, s
     return applied
 
 
-def _migrate_sqlite(conn: sqlite3.Connection, migrations: Sequence[tuple[str, str]] = SQLITE) -> None:
+def migrate_sqlite(conn: sqlite3.Connection, migrations: Sequence[tuple[str, str]] = SQLITE) -> None:
     conn.execute(
         "CREATE TABLE IF NOT EXISTS migrations (name TEXT NOT NULL PRIMARY KEY, applied_at TEXT NOT NULL) STRICT"
     )
@@ -86,7 +86,7 @@ def _migrate_sqlite(conn: sqlite3.Connection, migrations: Sequence[tuple[str, st
         conn.execute("INSERT INTO migrations VALUES (?, ?)", (name, iso(datetime.now(UTC))))
 
 
-def _sqlite(path: Path) -> sqlite3.Connection:
+def sqlite_file(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA foreign_keys = ON")
     return conn
@@ -224,7 +224,7 @@ SEED: tuple[Statement, ...] = (
 def seeded_pg(pg_cluster: Cluster) -> str:
     url = pg_cluster.create_database(f"schema_pg_{os.getpid()}")
     with psycopg.connect(url, autocommit=True) as conn:
-        _migrate_pg(conn)
+        migrate_pg(conn)
         for statement in SEED:
             _run_pg(conn, statement)
     return url
@@ -233,8 +233,8 @@ def seeded_pg(pg_cluster: Cluster) -> str:
 @pytest.fixture(scope="module")
 def seeded_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("schema") / "fiduciary.db"
-    conn = _sqlite(path)
-    _migrate_sqlite(conn)
+    conn = sqlite_file(path)
+    migrate_sqlite(conn)
     for statement in SEED:
         _run_sqlite(conn, statement)
     conn.close()
@@ -249,7 +249,7 @@ def pg(seeded_pg: str) -> Iterator[psycopg.Connection[Any]]:
 
 @pytest.fixture
 def lite(seeded_sqlite: Path) -> Iterator[sqlite3.Connection]:
-    conn = _sqlite(seeded_sqlite)
+    conn = sqlite_file(seeded_sqlite)
     yield conn
     conn.close()
 
@@ -548,7 +548,7 @@ def test_a_session_is_ordered_byte_by_byte_whatever_the_databases_locale(pg_clus
         pytest.skip("this PostgreSQL has no ICU locales")
     with psycopg.connect(pg_cluster.url(name), autocommit=True) as conn:
         assert conn.execute("SELECT 'a' < 'B'").fetchone() == (True,), "the locale orders text unlike SQLite"
-        _migrate_pg(conn)
+        migrate_pg(conn)
         _run_pg(
             conn,
             "INSERT INTO operators (operator_id, name, role, token_hash, created_by, created_at) "
@@ -598,8 +598,8 @@ def test_the_migrations_are_named_as_sqlites_and_apply_in_order_once(pg_url: str
     names = [name for name, _ in SQLITE]
     assert [name for name, _ in MIGRATIONS] == names
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        assert _migrate_pg(conn) == names
-        assert _migrate_pg(conn) == []
+        assert migrate_pg(conn) == names
+        assert migrate_pg(conn) == []
         assert [row[0] for row in conn.execute("SELECT name FROM migrations ORDER BY applied_at, name")] == names
 
 
@@ -622,180 +622,20 @@ BEFORE_COUNTERS: tuple[Statement, ...] = (
 
 
 def test_the_migrations_carry_existing_rows_over_as_sqlites_do(pg_url: str, tmp_path: Path) -> None:
-    lite = _sqlite(tmp_path / "fiduciary.db")
-    _migrate_sqlite(lite, SQLITE[:3])
+    lite = sqlite_file(tmp_path / "fiduciary.db")
+    migrate_sqlite(lite, SQLITE[:3])
     for statement in BEFORE_COUNTERS:
         _run_sqlite(lite, statement)
-    _migrate_sqlite(lite, SQLITE[3:])
+    migrate_sqlite(lite, SQLITE[3:])
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        _migrate_pg(conn, MIGRATIONS[:3])
+        migrate_pg(conn, MIGRATIONS[:3])
         for statement in BEFORE_COUNTERS:
             _run_pg(conn, statement)
-        _migrate_pg(conn, MIGRATIONS[3:])
+        migrate_pg(conn, MIGRATIONS[3:])
         for table in ("spend_buckets", "payee_buckets", "payees", "kill_switches"):
             kept = _contents(lite.execute(f"SELECT * FROM {table}"))
             assert kept, table
             assert _contents(conn.execute(f"SELECT * FROM {table}")) == kept, table
         buckets = conn.execute("SELECT bucket, amount_minor FROM spend_buckets WHERE tool = 'pay' ORDER BY bucket")
         assert buckets.fetchall() == [("2026-01-01T10:00:00.000000Z", 350), ("2026-01-01T11:00:00.000000Z", 40)]
-    lite.close()
-
-
-# The same shape.
-
-
-def _sqlite_schema(tmp_path: Path) -> sqlite3.Connection:
-    conn = _sqlite(tmp_path / "shape.db")
-    _migrate_sqlite(conn)
-    return conn
-
-
-def _sqlite_tables(conn: sqlite3.Connection) -> list[str]:
-    sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'sqlite_sequence' ORDER BY name"
-    return [row[0] for row in conn.execute(sql)]
-
-
-def _sqlite_columns(conn: sqlite3.Connection) -> dict[str, list[tuple[str, str, bool, str | None]]]:
-    """Each table's columns in order: name, PostgreSQL type, NOT NULL, default."""
-    columns = {}
-    for table in _sqlite_tables(conn):
-        rows = conn.execute(f"PRAGMA table_info({table})").fetchall()
-        columns[table] = [
-            (name, TYPES[kind], bool(notnull or pk), default) for _, name, kind, notnull, default, pk in rows
-        ]
-    return columns
-
-
-def _pg_columns(conn: psycopg.Connection[Any]) -> dict[str, list[tuple[str, str, bool, str | None]]]:
-    rows = conn.execute(
-        "SELECT table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns "
-        "WHERE table_schema = 'public' ORDER BY table_name, ordinal_position"
-    )
-    columns: dict[str, list[tuple[str, str, bool, str | None]]] = {}
-    for table, name, kind, nullable, default in rows:
-        columns.setdefault(table, []).append((name, kind, nullable == "NO", default))
-    return columns
-
-
-def test_every_table_and_column_has_its_counterpart_with_the_same_type_and_nullness(
-    pg_url: str,
-    tmp_path: Path,
-) -> None:
-    expected = _sqlite_columns(_sqlite_schema(tmp_path))
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        _migrate_pg(conn)
-        assert _pg_columns(conn) == expected
-        identity = conn.execute(
-            "SELECT table_name, column_name FROM information_schema.columns WHERE is_identity = 'YES'"
-        ).fetchall()
-    assert identity == [("ledger", "entry_id")], "SQLite's one INTEGER PRIMARY KEY numbers rows itself"
-
-
-def _sqlite_keys(conn: sqlite3.Connection) -> set[tuple[str, str, tuple[str, ...]]]:
-    """(table, 'p' or 'u', columns) for every primary key and UNIQUE constraint."""
-    keys = set()
-    for table in _sqlite_tables(conn):
-        info = conn.execute(f"PRAGMA table_info({table})").fetchall()
-        keys.add((table, "p", tuple(row[1] for row in sorted((r for r in info if r[5]), key=lambda r: r[5]))))
-        for _, index, _, origin, _ in conn.execute(f"PRAGMA index_list({table})").fetchall():
-            if origin == "u":
-                keys.add((table, "u", tuple(row[2] for row in conn.execute(f"PRAGMA index_info({index})"))))
-    return keys
-
-
-_PG_COLUMNS = (
-    "array(SELECT a.attname::text FROM unnest({keys}) WITH ORDINALITY AS k(attnum, i) "
-    "JOIN pg_attribute a ON a.attrelid = {rel} AND a.attnum = k.attnum ORDER BY k.i)"
-)
-
-
-def _pg_keys(conn: psycopg.Connection[Any]) -> set[tuple[str, str, tuple[str, ...]]]:
-    columns = _PG_COLUMNS.format(keys="c.conkey", rel="c.conrelid")
-    rows = conn.execute(
-        f"SELECT c.conrelid::regclass::text, c.contype::text, {columns} FROM pg_constraint c "
-        "WHERE c.contype IN ('p', 'u') AND c.connamespace = 'public'::regnamespace"
-    )
-    return {(table, kind, tuple(cols)) for table, kind, cols in rows}
-
-
-def _sqlite_foreign_keys(conn: sqlite3.Connection) -> set[tuple[str, tuple[str, ...], str, tuple[str, ...]]]:
-    """(table, columns, referenced table, referenced columns) for every foreign key."""
-    keys = set()
-    for table in _sqlite_tables(conn):
-        grouped: dict[int, list[tuple[Any, ...]]] = {}
-        for row in conn.execute(f"PRAGMA foreign_key_list({table})"):
-            grouped.setdefault(row[0], []).append(row)
-        for rows in grouped.values():
-            rows.sort(key=lambda row: row[1])
-            keys.add((table, tuple(row[3] for row in rows), rows[0][2], tuple(row[4] for row in rows)))
-    return keys
-
-
-def _pg_foreign_keys(conn: psycopg.Connection[Any]) -> set[tuple[str, tuple[str, ...], str, tuple[str, ...]]]:
-    columns = _PG_COLUMNS.format(keys="c.conkey", rel="c.conrelid")
-    referenced = _PG_COLUMNS.format(keys="c.confkey", rel="c.confrelid")
-    rows = conn.execute(
-        f"SELECT c.conrelid::regclass::text, {columns}, c.confrelid::regclass::text, {referenced} "
-        "FROM pg_constraint c WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace"
-    )
-    return {(table, tuple(cols), parent, tuple(parent_cols)) for table, cols, parent, parent_cols in rows}
-
-
-def _sqlite_indexes(conn: sqlite3.Connection) -> set[tuple[str, str, bool, bool, tuple[str | None, ...]]]:
-    """(index, table, unique, partial, columns or None for an expression) for every CREATE INDEX."""
-    indexes = set()
-    for table in _sqlite_tables(conn):
-        for _, index, unique, origin, partial in conn.execute(f"PRAGMA index_list({table})").fetchall():
-            if origin == "c":
-                columns = tuple(row[2] for row in conn.execute(f"PRAGMA index_info({index})"))
-                indexes.add((index, table, bool(unique), bool(partial), columns))
-    return indexes
-
-
-def _pg_indexes(conn: psycopg.Connection[Any]) -> set[tuple[str, str, bool, bool, tuple[str | None, ...]]]:
-    rows = conn.execute(
-        "SELECT i.indexrelid::regclass::text, i.indrelid::regclass::text, i.indisunique, i.indpred IS NOT NULL, "
-        "array(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n) "
-        "LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.n) "
-        "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-        "WHERE c.relnamespace = 'public'::regnamespace "
-        "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)"
-    )
-    return {(index, table, unique, partial, tuple(cols)) for index, table, unique, partial, cols in rows}
-
-
-def _sqlite_triggers(conn: sqlite3.Connection) -> set[tuple[str, str, str, str]]:
-    """(trigger, table, timing, event) for every trigger."""
-    triggers = set()
-    for name, table, sql in conn.execute("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger'"):
-        found = re.search(r"\b(BEFORE|AFTER)\s+(INSERT|UPDATE|DELETE)\s+ON\b", sql)
-        assert found, name
-        triggers.add((name, table, found[1], found[2]))
-    return triggers
-
-
-def _pg_triggers(conn: psycopg.Connection[Any]) -> set[tuple[str, str, str, str]]:
-    rows = conn.execute(
-        "SELECT trigger_name, event_object_table, action_timing, event_manipulation FROM information_schema.triggers "
-        "WHERE trigger_schema = 'public' AND action_orientation = 'ROW'"
-    )
-    return {tuple(row) for row in rows}
-
-
-def test_every_key_index_and_trigger_has_its_counterpart(pg_url: str, tmp_path: Path) -> None:
-    lite = _sqlite_schema(tmp_path)
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        _migrate_pg(conn)
-        assert _pg_keys(conn) == _sqlite_keys(lite)
-        assert _pg_foreign_keys(conn) == _sqlite_foreign_keys(lite)
-        assert _pg_indexes(conn) == _sqlite_indexes(lite)
-        assert _pg_triggers(conn) == _sqlite_triggers(lite)
-        truncates = conn.execute(
-            "SELECT tgrelid::regclass::text, tgname FROM pg_trigger WHERE NOT tgisinternal AND tgtype & 32 = 32"
-        ).fetchall()
-    assert sorted(truncates) == [
-        ("approval_votes", "approval_votes_append_only_truncate"),
-        ("audit", "audit_append_only_truncate"),
-        ("ledger", "ledger_append_only_truncate"),
-    ]
     lite.close()
