@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
 import pytest
 
 from fiduciary.cli import main
+from tests.pg import Cluster
 
 
 def test_init_and_migrate_on_postgresql_keep_no_sqlite_file_and_never_print_the_password(
@@ -41,3 +43,15 @@ def test_a_database_that_cannot_be_reached_is_a_clear_error_at_once(
     assert main(["init", *args]) == 1
     err = capsys.readouterr().err
     assert message in err and time.monotonic() - began < 10
+
+
+def test_a_database_not_encoded_in_utf8_is_refused_before_anything_is_written(
+    tmp_path: Path, pg_cluster: Cluster, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = f"ascii_{os.getpid()}"
+    pg_cluster.psql("postgres", f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'SQL_ASCII' LOCALE 'C'")
+    url = pg_cluster.url(name)
+    args = ["--home", str(tmp_path / "home"), "--database", url, "--mcp-json", str(tmp_path / "m.json")]
+    assert main(["init", *args]) == 1
+    assert "SQL_ASCII-encoded; fiduciary needs a UTF8 database" in capsys.readouterr().err
+    assert pg_cluster.psql(name, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == "0"

@@ -22,6 +22,7 @@ import pytest
 from psycopg import errors
 
 from fiduciary.domain.clock import iso
+from fiduciary.store.postgres.migrate import MIGRATIONS_TABLE
 from fiduciary.store.postgres.schema import MIGRATIONS
 from fiduciary.store.sqlite.schema import MIGRATIONS as SQLITE
 from tests.pg import Cluster
@@ -64,7 +65,7 @@ def append_only(message: str) -> Refusal:
 
 def migrate_pg(conn: psycopg.Connection[Any], migrations: Sequence[tuple[str, str]] = MIGRATIONS) -> list[str]:
     """Apply each pending migration in a transaction of its own and record it, as SQLite's runner does."""
-    conn.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT NOT NULL PRIMARY KEY, applied_at TEXT NOT NULL)")
+    conn.execute(MIGRATIONS_TABLE)
     done = {row[0] for row in conn.execute("SELECT name FROM migrations")}
     applied = []
     for name, sql in migrations:

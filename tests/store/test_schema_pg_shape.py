@@ -3,6 +3,7 @@ key, foreign key, index and trigger has its counterpart (read from both catalogs
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import psycopg
 
+from tests.pg import Cluster
 from tests.store.test_schema_pg import TYPES, migrate_pg, migrate_sqlite, sqlite_file
 
 
@@ -168,3 +170,23 @@ def test_every_key_index_and_trigger_has_its_counterpart(pg_url: str, tmp_path: 
         ("ledger", "ledger_append_only_truncate"),
     ]
     lite.close()
+
+
+def test_text_compares_byte_by_byte_as_in_sqlite_whatever_the_database_locale(pg_cluster: Cluster) -> None:
+    name = f"icu_{os.getpid()}"
+    pg_cluster.psql(
+        "postgres",
+        f"CREATE DATABASE \"{name}\" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'",
+    )
+    with psycopg.connect(pg_cluster.url(name), autocommit=True) as conn:
+        assert conn.execute("SELECT 'a' < 'B'").fetchall() == [(True,)], "the database's own order is not bytes"
+        migrate_pg(conn)
+        other = conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' "
+            "AND data_type = 'text' AND collation_name IS DISTINCT FROM 'C'"
+        ).fetchall()
+        assert other == [], "every text column compares byte by byte"
+        for org in ("org_a", "org_B"):
+            conn.execute("INSERT INTO orgs VALUES (%s, %s, %s)", (org, org, "2026-12-01T00:00:00.000000Z"))
+        rows = conn.execute("SELECT org_id FROM orgs WHERE org_id > 'org_Z' ORDER BY org_id").fetchall()
+    assert rows == [("org_a",)], "'org_B' < 'org_Z' < 'org_a' in bytes, as SQLite orders them"

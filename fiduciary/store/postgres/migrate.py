@@ -19,7 +19,10 @@ from fiduciary.store.postgres.schema import MIGRATIONS
 MIGRATION_LOCK = 0x6669_6475_6369_6172
 """The advisory lock key every instance takes to migrate ("fiduciar" in ASCII)."""
 
-_TABLE = "CREATE TABLE IF NOT EXISTS migrations (name TEXT NOT NULL PRIMARY KEY, applied_at TEXT NOT NULL)"
+MIGRATIONS_TABLE = (
+    'CREATE TABLE IF NOT EXISTS migrations (name TEXT COLLATE "C" NOT NULL PRIMARY KEY, '
+    'applied_at TEXT COLLATE "C" NOT NULL)'
+)
 
 
 async def migrate(conn: psycopg.AsyncConnection[Any], clock: Clock) -> list[str]:
@@ -28,7 +31,7 @@ async def migrate(conn: psycopg.AsyncConnection[Any], clock: Clock) -> list[str]
     try:
         await conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
         try:
-            await conn.execute(_TABLE)
+            await conn.execute(MIGRATIONS_TABLE)
             cursor = await conn.execute("SELECT name FROM migrations")
             done = {row[0] for row in await cursor.fetchall()}
             for name, sql in MIGRATIONS:

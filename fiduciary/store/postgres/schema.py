@@ -12,7 +12,7 @@ Each migration here is the PostgreSQL 15 form of the SQLite migration of the sam
 
 Translation from SQLite:
 
-- `INTEGER` → `BIGINT` (SQLite's integers are 64-bit), `TEXT` → `TEXT`, `BLOB` → `BYTEA`.
+- `INTEGER` → `BIGINT` (SQLite's integers are 64-bit), `TEXT` → `TEXT COLLATE "C"`, `BLOB` → `BYTEA`.
 - `STRICT`'s type checks are PostgreSQL's own column types. Both refuse text or bytes in an
   integer column and an integer in a bytes column; PostgreSQL alone converts on assignment what
   STRICT refuses: bytes into TEXT (their `\\x..` text form), text into BYTEA (read as bytea input)
@@ -24,8 +24,9 @@ Translation from SQLite:
 - A trigger's `RAISE(ABORT, message)` → a row trigger calling the plpgsql function
   `append_only(message)`, which raises that message (SQLSTATE P0001); PostgreSQL's TRUNCATE skips
   row triggers, so a statement trigger refuses it with the same message.
-- SQLite compares text byte by byte; the one CHECK that orders text says `COLLATE "C"` so it
-  holds the same whatever the database's locale.
+- SQLite compares text byte by byte. Every text column here is `COLLATE "C"`, so comparisons,
+  ordering, keyset pages and CHECKs that order text (ISO times, ids) are byte order too,
+  whatever locale the database was created with.
 - SQLite rebuilds a table to change a CHECK (`kill_switches` in 0003 and 0008); PostgreSQL swaps
   the named constraint in place. The table, its columns, their order and its indexes end the same.
 - CHECK, UNIQUE, PRIMARY KEY, FOREIGN KEY, partial indexes, defaults, column order and the data
@@ -49,124 +50,125 @@ END
 $$;
 
 CREATE TABLE orgs (
-    org_id      TEXT NOT NULL PRIMARY KEY,
-    name        TEXT NOT NULL,
-    created_at  TEXT NOT NULL
+    org_id      TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+    name        TEXT COLLATE "C" NOT NULL,
+    created_at  TEXT COLLATE "C" NOT NULL
 );
 
 CREATE TABLE projects (
-    org_id      TEXT NOT NULL REFERENCES orgs(org_id),
-    project_id  TEXT NOT NULL UNIQUE,
-    name        TEXT NOT NULL,
-    created_at  TEXT NOT NULL,
+    org_id      TEXT COLLATE "C" NOT NULL REFERENCES orgs(org_id),
+    project_id  TEXT COLLATE "C" NOT NULL UNIQUE,
+    name        TEXT COLLATE "C" NOT NULL,
+    created_at  TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (org_id, project_id)
 );
 
 CREATE TABLE org_keys (
-    org_id          TEXT NOT NULL REFERENCES orgs(org_id),
-    kid             TEXT NOT NULL,
-    purpose         TEXT NOT NULL CHECK (purpose IN ('audit', 'mandate')),
+    org_id          TEXT COLLATE "C" NOT NULL REFERENCES orgs(org_id),
+    kid             TEXT COLLATE "C" NOT NULL,
+    purpose         TEXT COLLATE "C" NOT NULL CHECK (purpose IN ('audit', 'mandate')),
     public_key      BYTEA NOT NULL CHECK (octet_length(public_key) = 32),
     private_key_enc BYTEA NOT NULL,
-    created_at      TEXT NOT NULL,
-    retired_at      TEXT,
+    created_at      TEXT COLLATE "C" NOT NULL,
+    retired_at      TEXT COLLATE "C",
     PRIMARY KEY (org_id, kid)
 );
 
 CREATE TABLE agents (
-    org_id      TEXT NOT NULL,
-    project_id  TEXT NOT NULL,
-    agent_id    TEXT NOT NULL UNIQUE,
-    name        TEXT NOT NULL,
-    token_hash  TEXT NOT NULL UNIQUE,
-    created_at  TEXT NOT NULL,
+    org_id      TEXT COLLATE "C" NOT NULL,
+    project_id  TEXT COLLATE "C" NOT NULL,
+    agent_id    TEXT COLLATE "C" NOT NULL UNIQUE,
+    name        TEXT COLLATE "C" NOT NULL,
+    token_hash  TEXT COLLATE "C" NOT NULL UNIQUE,
+    created_at  TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (org_id, project_id, agent_id),
     FOREIGN KEY (org_id, project_id) REFERENCES projects(org_id, project_id)
 );
 
 CREATE TABLE kill_switches (
-    switch_id   TEXT NOT NULL PRIMARY KEY,
-    org_id      TEXT NOT NULL REFERENCES orgs(org_id),
-    scope       TEXT NOT NULL CONSTRAINT kill_switches_scope_check CHECK (scope IN ('agent', 'project', 'org')),
-    target      TEXT NOT NULL,
-    reason      TEXT NOT NULL,
-    pulled_by   TEXT NOT NULL,
-    pulled_at   TEXT NOT NULL,
-    lifted_by   TEXT,
-    lifted_at   TEXT
+    switch_id   TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+    org_id      TEXT COLLATE "C" NOT NULL REFERENCES orgs(org_id),
+    scope       TEXT COLLATE "C" NOT NULL
+                CONSTRAINT kill_switches_scope_check CHECK (scope IN ('agent', 'project', 'org')),
+    target      TEXT COLLATE "C" NOT NULL,
+    reason      TEXT COLLATE "C" NOT NULL,
+    pulled_by   TEXT COLLATE "C" NOT NULL,
+    pulled_at   TEXT COLLATE "C" NOT NULL,
+    lifted_by   TEXT COLLATE "C",
+    lifted_at   TEXT COLLATE "C"
 );
 CREATE INDEX kill_switches_active ON kill_switches(org_id, target) WHERE lifted_at IS NULL;
 
 CREATE TABLE wallets (
-    org_id          TEXT NOT NULL,
-    project_id      TEXT NOT NULL,
-    agent_id        TEXT NOT NULL,
-    currency        TEXT NOT NULL,
+    org_id          TEXT COLLATE "C" NOT NULL,
+    project_id      TEXT COLLATE "C" NOT NULL,
+    agent_id        TEXT COLLATE "C" NOT NULL,
+    currency        TEXT COLLATE "C" NOT NULL,
     available_minor BIGINT NOT NULL CHECK (available_minor >= 0),
     held_minor      BIGINT NOT NULL CHECK (held_minor >= 0),
-    updated_at      TEXT NOT NULL,
+    updated_at      TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (org_id, project_id, agent_id, currency),
     FOREIGN KEY (org_id, project_id, agent_id) REFERENCES agents(org_id, project_id, agent_id)
 );
 
 CREATE TABLE policies (
-    org_id        TEXT NOT NULL,
-    project_id    TEXT NOT NULL,
+    org_id        TEXT COLLATE "C" NOT NULL,
+    project_id    TEXT COLLATE "C" NOT NULL,
     version       BIGINT NOT NULL CHECK (version >= 1),
-    version_hash  TEXT NOT NULL,
-    source        TEXT NOT NULL,
-    applied_by    TEXT NOT NULL,
-    applied_at    TEXT NOT NULL,
+    version_hash  TEXT COLLATE "C" NOT NULL,
+    source        TEXT COLLATE "C" NOT NULL,
+    applied_by    TEXT COLLATE "C" NOT NULL,
+    applied_at    TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (org_id, project_id, version),
     FOREIGN KEY (org_id, project_id) REFERENCES projects(org_id, project_id)
 );
 
 CREATE TABLE open_mandates (
-    org_id          TEXT NOT NULL,
-    project_id      TEXT NOT NULL,
-    mandate_id      TEXT NOT NULL UNIQUE,
-    agent_id        TEXT NOT NULL,
-    token           TEXT NOT NULL,
-    status          TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
+    org_id          TEXT COLLATE "C" NOT NULL,
+    project_id      TEXT COLLATE "C" NOT NULL,
+    mandate_id      TEXT COLLATE "C" NOT NULL UNIQUE,
+    agent_id        TEXT COLLATE "C" NOT NULL,
+    token           TEXT COLLATE "C" NOT NULL,
+    status          TEXT COLLATE "C" NOT NULL CHECK (status IN ('active', 'revoked')),
     uses            BIGINT NOT NULL DEFAULT 0 CHECK (uses >= 0),
     used_minor      BIGINT NOT NULL DEFAULT 0 CHECK (used_minor >= 0),
-    issued_by       TEXT NOT NULL,
-    issued_at       TEXT NOT NULL,
-    revoked_by      TEXT,
-    revoked_at      TEXT,
-    revoked_reason  TEXT,
+    issued_by       TEXT COLLATE "C" NOT NULL,
+    issued_at       TEXT COLLATE "C" NOT NULL,
+    revoked_by      TEXT COLLATE "C",
+    revoked_at      TEXT COLLATE "C",
+    revoked_reason  TEXT COLLATE "C",
     PRIMARY KEY (org_id, project_id, mandate_id),
     FOREIGN KEY (org_id, project_id, agent_id) REFERENCES agents(org_id, project_id, agent_id)
 );
 
 CREATE TABLE transactions (
-    org_id                  TEXT NOT NULL,
-    project_id              TEXT NOT NULL,
-    transaction_id          TEXT NOT NULL UNIQUE,
-    agent_id                TEXT NOT NULL,
-    tool                    TEXT NOT NULL CHECK (tool IN ('pay', 'charge', 'refund')),
-    state                   TEXT NOT NULL CHECK (state IN ({_STATES})),
-    code                    TEXT NOT NULL,
+    org_id                  TEXT COLLATE "C" NOT NULL,
+    project_id              TEXT COLLATE "C" NOT NULL,
+    transaction_id          TEXT COLLATE "C" NOT NULL UNIQUE,
+    agent_id                TEXT COLLATE "C" NOT NULL,
+    tool                    TEXT COLLATE "C" NOT NULL CHECK (tool IN ('pay', 'charge', 'refund')),
+    state                   TEXT COLLATE "C" NOT NULL CHECK (state IN ({_STATES})),
+    code                    TEXT COLLATE "C" NOT NULL,
     amount_minor            BIGINT NOT NULL CHECK (amount_minor > 0),
-    currency                TEXT NOT NULL,
-    counterparty            TEXT NOT NULL,
-    purpose                 TEXT NOT NULL,
-    category                TEXT,
-    country                 TEXT,
-    memo                    TEXT,
-    metadata                TEXT NOT NULL,
-    idempotency_key         TEXT NOT NULL,
-    args_hash               TEXT NOT NULL,
-    reference               TEXT NOT NULL,
-    policy_version          TEXT,
-    open_mandate_id         TEXT,
-    closed_mandate_id       TEXT,
-    approval_id             TEXT,
-    original_transaction_id TEXT,
-    rail                    TEXT,
-    rail_reference          TEXT,
-    created_at              TEXT NOT NULL,
-    updated_at              TEXT NOT NULL,
+    currency                TEXT COLLATE "C" NOT NULL,
+    counterparty            TEXT COLLATE "C" NOT NULL,
+    purpose                 TEXT COLLATE "C" NOT NULL,
+    category                TEXT COLLATE "C",
+    country                 TEXT COLLATE "C",
+    memo                    TEXT COLLATE "C",
+    metadata                TEXT COLLATE "C" NOT NULL,
+    idempotency_key         TEXT COLLATE "C" NOT NULL,
+    args_hash               TEXT COLLATE "C" NOT NULL,
+    reference               TEXT COLLATE "C" NOT NULL,
+    policy_version          TEXT COLLATE "C",
+    open_mandate_id         TEXT COLLATE "C",
+    closed_mandate_id       TEXT COLLATE "C",
+    approval_id             TEXT COLLATE "C",
+    original_transaction_id TEXT COLLATE "C",
+    rail                    TEXT COLLATE "C",
+    rail_reference          TEXT COLLATE "C",
+    created_at              TEXT COLLATE "C" NOT NULL,
+    updated_at              TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (org_id, project_id, transaction_id),
     UNIQUE (org_id, project_id, agent_id, idempotency_key),
     FOREIGN KEY (org_id, project_id, agent_id) REFERENCES agents(org_id, project_id, agent_id),
@@ -179,48 +181,48 @@ CREATE INDEX transactions_in_flight ON transactions(state)
     WHERE state IN ('authorized', 'held', 'dispatching', 'unknown', 'rolling_back', 'approved');
 
 CREATE TABLE closed_mandates (
-    org_id          TEXT NOT NULL,
-    project_id      TEXT NOT NULL,
-    mandate_id      TEXT NOT NULL UNIQUE,
-    transaction_id  TEXT NOT NULL UNIQUE,
-    parent_id       TEXT NOT NULL,
-    token           TEXT NOT NULL,
-    issued_at       TEXT NOT NULL,
-    expires_at      TEXT NOT NULL,
-    used_at         TEXT,
+    org_id          TEXT COLLATE "C" NOT NULL,
+    project_id      TEXT COLLATE "C" NOT NULL,
+    mandate_id      TEXT COLLATE "C" NOT NULL UNIQUE,
+    transaction_id  TEXT COLLATE "C" NOT NULL UNIQUE,
+    parent_id       TEXT COLLATE "C" NOT NULL,
+    token           TEXT COLLATE "C" NOT NULL,
+    issued_at       TEXT COLLATE "C" NOT NULL,
+    expires_at      TEXT COLLATE "C" NOT NULL,
+    used_at         TEXT COLLATE "C",
     PRIMARY KEY (org_id, project_id, mandate_id),
     FOREIGN KEY (org_id, project_id, transaction_id) REFERENCES transactions(org_id, project_id, transaction_id)
 );
 
 CREATE TABLE approvals (
-    org_id          TEXT NOT NULL,
-    project_id      TEXT NOT NULL,
-    approval_id     TEXT NOT NULL UNIQUE,
-    transaction_id  TEXT NOT NULL UNIQUE,
-    args_hash       TEXT NOT NULL,
-    policy_version  TEXT NOT NULL,
-    rule_id         TEXT,
-    status          TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'expired')),
-    requested_at    TEXT NOT NULL,
-    expires_at      TEXT NOT NULL,
-    decided_by      TEXT,
-    decided_at      TEXT,
-    reason          TEXT,
+    org_id          TEXT COLLATE "C" NOT NULL,
+    project_id      TEXT COLLATE "C" NOT NULL,
+    approval_id     TEXT COLLATE "C" NOT NULL UNIQUE,
+    transaction_id  TEXT COLLATE "C" NOT NULL UNIQUE,
+    args_hash       TEXT COLLATE "C" NOT NULL,
+    policy_version  TEXT COLLATE "C" NOT NULL,
+    rule_id         TEXT COLLATE "C",
+    status          TEXT COLLATE "C" NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'expired')),
+    requested_at    TEXT COLLATE "C" NOT NULL,
+    expires_at      TEXT COLLATE "C" NOT NULL,
+    decided_by      TEXT COLLATE "C",
+    decided_at      TEXT COLLATE "C",
+    reason          TEXT COLLATE "C",
     PRIMARY KEY (org_id, project_id, approval_id),
     FOREIGN KEY (org_id, project_id, transaction_id) REFERENCES transactions(org_id, project_id, transaction_id)
 );
 
 CREATE TABLE ledger (
     entry_id            BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
-    org_id              TEXT NOT NULL,
-    project_id          TEXT NOT NULL,
-    agent_id            TEXT NOT NULL,
-    currency            TEXT NOT NULL,
-    kind                TEXT NOT NULL CHECK (kind IN ('fund', 'hold', 'release', 'debit', 'credit')),
+    org_id              TEXT COLLATE "C" NOT NULL,
+    project_id          TEXT COLLATE "C" NOT NULL,
+    agent_id            TEXT COLLATE "C" NOT NULL,
+    currency            TEXT COLLATE "C" NOT NULL,
+    kind                TEXT COLLATE "C" NOT NULL CHECK (kind IN ('fund', 'hold', 'release', 'debit', 'credit')),
     amount_minor        BIGINT NOT NULL CHECK (amount_minor > 0),
-    transaction_id      TEXT,
-    closed_mandate_id   TEXT,
-    created_at          TEXT NOT NULL,
+    transaction_id      TEXT COLLATE "C",
+    closed_mandate_id   TEXT COLLATE "C",
+    created_at          TEXT COLLATE "C" NOT NULL,
     CHECK (kind NOT IN ('hold', 'debit') OR closed_mandate_id IS NOT NULL),
     FOREIGN KEY (org_id, project_id, agent_id, currency)
         REFERENCES wallets(org_id, project_id, agent_id, currency),
@@ -236,19 +238,19 @@ CREATE TRIGGER ledger_append_only_truncate BEFORE TRUNCATE ON ledger
     FOR EACH STATEMENT EXECUTE FUNCTION append_only('the wallet ledger is append-only');
 
 CREATE TABLE audit (
-    org_id      TEXT NOT NULL REFERENCES orgs(org_id),
+    org_id      TEXT COLLATE "C" NOT NULL REFERENCES orgs(org_id),
     seq         BIGINT NOT NULL CHECK (seq >= 1),
-    project_id  TEXT,
-    ts          TEXT NOT NULL,
-    actor       TEXT NOT NULL,
-    type        TEXT NOT NULL,
-    subject     TEXT,
-    ref         TEXT,
-    payload     TEXT NOT NULL,
+    project_id  TEXT COLLATE "C",
+    ts          TEXT COLLATE "C" NOT NULL,
+    actor       TEXT COLLATE "C" NOT NULL,
+    type        TEXT COLLATE "C" NOT NULL,
+    subject     TEXT COLLATE "C",
+    ref         TEXT COLLATE "C",
+    payload     TEXT COLLATE "C" NOT NULL,
     prev_hash   BYTEA NOT NULL CHECK (octet_length(prev_hash) = 32),
     entry_hash  BYTEA NOT NULL CHECK (octet_length(entry_hash) = 32),
     signature   BYTEA NOT NULL,
-    kid         TEXT NOT NULL,
+    kid         TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (org_id, seq),
     FOREIGN KEY (org_id, project_id) REFERENCES projects(org_id, project_id)
 );
@@ -262,75 +264,75 @@ CREATE TRIGGER audit_append_only_truncate BEFORE TRUNCATE ON audit
     FOR EACH STATEMENT EXECUTE FUNCTION append_only('the audit chain is append-only');
 
 CREATE TABLE pii (
-    org_id      TEXT NOT NULL REFERENCES orgs(org_id),
-    commitment  TEXT NOT NULL,
+    org_id      TEXT COLLATE "C" NOT NULL REFERENCES orgs(org_id),
+    commitment  TEXT COLLATE "C" NOT NULL,
     salt        BYTEA NOT NULL,
-    value       TEXT NOT NULL,
-    created_at  TEXT NOT NULL,
+    value       TEXT COLLATE "C" NOT NULL,
+    created_at  TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (org_id, commitment)
 );
 """
 
 SCREENING: Final = """
 CREATE TABLE injection_configs (
-    org_id        TEXT NOT NULL REFERENCES orgs(org_id),
+    org_id        TEXT COLLATE "C" NOT NULL REFERENCES orgs(org_id),
     version       BIGINT NOT NULL CHECK (version >= 1),
-    version_hash  TEXT NOT NULL,
-    source        TEXT NOT NULL,
-    applied_by    TEXT NOT NULL,
-    applied_at    TEXT NOT NULL,
+    version_hash  TEXT COLLATE "C" NOT NULL,
+    source        TEXT COLLATE "C" NOT NULL,
+    applied_by    TEXT COLLATE "C" NOT NULL,
+    applied_at    TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (org_id, version)
 );
 
 CREATE TABLE taints (
-    org_id      TEXT NOT NULL,
-    project_id  TEXT NOT NULL,
-    agent_id    TEXT NOT NULL,
-    taint_id    TEXT NOT NULL UNIQUE,
-    source      TEXT NOT NULL,
-    reference   TEXT NOT NULL,
-    created_at  TEXT NOT NULL,
-    cleared_at  TEXT,
-    cleared_by  TEXT,
+    org_id      TEXT COLLATE "C" NOT NULL,
+    project_id  TEXT COLLATE "C" NOT NULL,
+    agent_id    TEXT COLLATE "C" NOT NULL,
+    taint_id    TEXT COLLATE "C" NOT NULL UNIQUE,
+    source      TEXT COLLATE "C" NOT NULL,
+    reference   TEXT COLLATE "C" NOT NULL,
+    created_at  TEXT COLLATE "C" NOT NULL,
+    cleared_at  TEXT COLLATE "C",
+    cleared_by  TEXT COLLATE "C",
     PRIMARY KEY (org_id, project_id, taint_id),
     FOREIGN KEY (org_id, project_id, agent_id) REFERENCES agents(org_id, project_id, agent_id)
 );
 CREATE INDEX taints_active ON taints(org_id, project_id, agent_id) WHERE cleared_at IS NULL;
 
-ALTER TABLE transactions ADD COLUMN rail_note TEXT;
+ALTER TABLE transactions ADD COLUMN rail_note TEXT COLLATE "C";
 """
 
 CONTROL: Final = """
 CREATE TABLE operators (
-    operator_id TEXT NOT NULL PRIMARY KEY,
-    name        TEXT NOT NULL UNIQUE,
-    role        TEXT NOT NULL CHECK (role IN ('admin', 'approver', 'auditor')),
-    token_hash  TEXT NOT NULL UNIQUE,
-    created_by  TEXT NOT NULL,
-    created_at  TEXT NOT NULL,
-    expires_at  TEXT,
-    revoked_by  TEXT,
-    revoked_at  TEXT
+    operator_id TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+    name        TEXT COLLATE "C" NOT NULL UNIQUE,
+    role        TEXT COLLATE "C" NOT NULL CHECK (role IN ('admin', 'approver', 'auditor')),
+    token_hash  TEXT COLLATE "C" NOT NULL UNIQUE,
+    created_by  TEXT COLLATE "C" NOT NULL,
+    created_at  TEXT COLLATE "C" NOT NULL,
+    expires_at  TEXT COLLATE "C",
+    revoked_by  TEXT COLLATE "C",
+    revoked_at  TEXT COLLATE "C"
 );
 
-ALTER TABLE agents ADD COLUMN disabled_by TEXT;
-ALTER TABLE agents ADD COLUMN disabled_at TEXT;
+ALTER TABLE agents ADD COLUMN disabled_by TEXT COLLATE "C";
+ALTER TABLE agents ADD COLUMN disabled_at TEXT COLLATE "C";
 
 ALTER TABLE kill_switches
     DROP CONSTRAINT kill_switches_scope_check,
     ADD CONSTRAINT kill_switches_scope_check CHECK (scope IN ('agent', 'project', 'org', 'platform'));
 CREATE TABLE refusal_windows (
-    org_id        TEXT NOT NULL REFERENCES orgs(org_id),
-    source        TEXT NOT NULL,
-    kind          TEXT NOT NULL,
-    window_start  TEXT NOT NULL,
-    first_ref     TEXT NOT NULL,
+    org_id        TEXT COLLATE "C" NOT NULL REFERENCES orgs(org_id),
+    source        TEXT COLLATE "C" NOT NULL,
+    kind          TEXT COLLATE "C" NOT NULL,
+    window_start  TEXT COLLATE "C" NOT NULL,
+    first_ref     TEXT COLLATE "C" NOT NULL,
     count         BIGINT NOT NULL CHECK (count >= 1),
     PRIMARY KEY (org_id, source, kind)
 );
 
-ALTER TABLE transactions ADD COLUMN lease_owner TEXT;
-ALTER TABLE transactions ADD COLUMN lease_until TEXT;
+ALTER TABLE transactions ADD COLUMN lease_owner TEXT COLLATE "C";
+ALTER TABLE transactions ADD COLUMN lease_until TEXT COLLATE "C";
 
 CREATE INDEX audit_by_subject_anywhere ON audit(subject) WHERE subject IS NOT NULL;
 CREATE INDEX kill_switches_platform ON kill_switches(scope) WHERE lifted_at IS NULL AND scope = 'platform';
@@ -340,12 +342,12 @@ repeated unauthenticated refusals counted per source and minute, and leases on i
 
 COUNTERS: Final = """
 CREATE TABLE spend_buckets (
-    org_id        TEXT NOT NULL,
-    project_id    TEXT NOT NULL,
-    agent_id      TEXT NOT NULL,
-    tool          TEXT NOT NULL,
-    currency      TEXT NOT NULL,
-    bucket        TEXT NOT NULL,
+    org_id        TEXT COLLATE "C" NOT NULL,
+    project_id    TEXT COLLATE "C" NOT NULL,
+    agent_id      TEXT COLLATE "C" NOT NULL,
+    tool          TEXT COLLATE "C" NOT NULL,
+    currency      TEXT COLLATE "C" NOT NULL,
+    bucket        TEXT COLLATE "C" NOT NULL,
     amount_minor  BIGINT NOT NULL CHECK (amount_minor >= 0),
     PRIMARY KEY (org_id, project_id, agent_id, tool, currency, bucket),
     FOREIGN KEY (org_id, project_id, agent_id) REFERENCES agents(org_id, project_id, agent_id)
@@ -353,11 +355,11 @@ CREATE TABLE spend_buckets (
 CREATE INDEX spend_buckets_by_project ON spend_buckets(org_id, project_id, currency, bucket);
 
 CREATE TABLE call_buckets (
-    org_id      TEXT NOT NULL,
-    project_id  TEXT NOT NULL,
-    agent_id    TEXT NOT NULL,
-    tool        TEXT NOT NULL,
-    bucket      TEXT NOT NULL,
+    org_id      TEXT COLLATE "C" NOT NULL,
+    project_id  TEXT COLLATE "C" NOT NULL,
+    agent_id    TEXT COLLATE "C" NOT NULL,
+    tool        TEXT COLLATE "C" NOT NULL,
+    bucket      TEXT COLLATE "C" NOT NULL,
     calls       BIGINT NOT NULL CHECK (calls >= 0),
     PRIMARY KEY (org_id, project_id, agent_id, tool, bucket),
     FOREIGN KEY (org_id, project_id, agent_id) REFERENCES agents(org_id, project_id, agent_id)
@@ -365,26 +367,26 @@ CREATE TABLE call_buckets (
 CREATE INDEX call_buckets_by_project ON call_buckets(org_id, project_id, bucket);
 
 CREATE TABLE payees (
-    org_id        TEXT NOT NULL,
-    project_id    TEXT NOT NULL,
-    agent_id      TEXT NOT NULL,
-    counterparty  TEXT NOT NULL,
+    org_id        TEXT COLLATE "C" NOT NULL,
+    project_id    TEXT COLLATE "C" NOT NULL,
+    agent_id      TEXT COLLATE "C" NOT NULL,
+    counterparty  TEXT COLLATE "C" NOT NULL,
     payments      BIGINT NOT NULL CHECK (payments >= 0),
-    first_paid_at TEXT NOT NULL,
-    last_paid_at  TEXT NOT NULL,
+    first_paid_at TEXT COLLATE "C" NOT NULL,
+    last_paid_at  TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (org_id, project_id, agent_id, counterparty),
     FOREIGN KEY (org_id, project_id, agent_id) REFERENCES agents(org_id, project_id, agent_id)
 );
 CREATE INDEX payees_by_project ON payees(org_id, project_id, counterparty);
 
 CREATE TABLE payee_buckets (
-    org_id        TEXT NOT NULL,
-    project_id    TEXT NOT NULL,
-    agent_id      TEXT NOT NULL,
-    counterparty  TEXT NOT NULL,
-    tool          TEXT NOT NULL,
-    currency      TEXT NOT NULL,
-    bucket        TEXT NOT NULL,
+    org_id        TEXT COLLATE "C" NOT NULL,
+    project_id    TEXT COLLATE "C" NOT NULL,
+    agent_id      TEXT COLLATE "C" NOT NULL,
+    counterparty  TEXT COLLATE "C" NOT NULL,
+    tool          TEXT COLLATE "C" NOT NULL,
+    currency      TEXT COLLATE "C" NOT NULL,
+    bucket        TEXT COLLATE "C" NOT NULL,
     amount_minor  BIGINT NOT NULL CHECK (amount_minor >= 0),
     payments      BIGINT NOT NULL CHECK (payments >= 0),
     PRIMARY KEY (org_id, project_id, agent_id, counterparty, tool, currency, bucket),
@@ -393,16 +395,16 @@ CREATE TABLE payee_buckets (
 CREATE INDEX payee_buckets_by_project ON payee_buckets(org_id, project_id, counterparty, bucket);
 
 CREATE TABLE alert_outbox (
-    delivery_id   TEXT NOT NULL PRIMARY KEY,
-    alert_id      TEXT NOT NULL,
-    org_id        TEXT NOT NULL REFERENCES orgs(org_id),
-    url           TEXT NOT NULL,
-    body          TEXT NOT NULL,
+    delivery_id   TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+    alert_id      TEXT COLLATE "C" NOT NULL,
+    org_id        TEXT COLLATE "C" NOT NULL REFERENCES orgs(org_id),
+    url           TEXT COLLATE "C" NOT NULL,
+    body          TEXT COLLATE "C" NOT NULL,
     attempts      BIGINT NOT NULL DEFAULT 0 CHECK (attempts >= 0),
-    next_at       TEXT NOT NULL,
+    next_at       TEXT COLLATE "C" NOT NULL,
     last_status   BIGINT,
-    delivered_at  TEXT,
-    failed_at     TEXT
+    delivered_at  TEXT COLLATE "C",
+    failed_at     TEXT COLLATE "C"
 );
 CREATE INDEX alert_outbox_due ON alert_outbox(next_at) WHERE delivered_at IS NULL AND failed_at IS NULL;
 
@@ -430,11 +432,11 @@ paid), and the outbox of budget alerts waiting to be delivered."""
 
 OPERATOR_WEB: Final = """
 CREATE TABLE operator_sessions (
-    session_hash TEXT NOT NULL PRIMARY KEY,
-    operator_id  TEXT NOT NULL REFERENCES operators(operator_id),
-    created_at   TEXT NOT NULL,
-    expires_at   TEXT NOT NULL CHECK (expires_at > created_at COLLATE "C"),
-    ended_at     TEXT
+    session_hash TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+    operator_id  TEXT COLLATE "C" NOT NULL REFERENCES operators(operator_id),
+    created_at   TEXT COLLATE "C" NOT NULL,
+    expires_at   TEXT COLLATE "C" NOT NULL CHECK (expires_at > created_at),
+    ended_at     TEXT COLLATE "C"
 );
 CREATE INDEX operator_sessions_by_operator ON operator_sessions(operator_id) WHERE ended_at IS NULL;
 
@@ -442,9 +444,9 @@ ALTER TABLE approvals ADD COLUMN approvers_required BIGINT NOT NULL DEFAULT 1
     CHECK (approvers_required BETWEEN 1 AND 5);
 
 CREATE TABLE approval_votes (
-    approval_id  TEXT NOT NULL REFERENCES approvals(approval_id),
-    operator_id  TEXT NOT NULL REFERENCES operators(operator_id),
-    voted_at     TEXT NOT NULL,
+    approval_id  TEXT COLLATE "C" NOT NULL REFERENCES approvals(approval_id),
+    operator_id  TEXT COLLATE "C" NOT NULL REFERENCES operators(operator_id),
+    voted_at     TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (approval_id, operator_id)
 );
 CREATE TRIGGER approval_votes_append_only_update BEFORE UPDATE ON approval_votes
@@ -459,18 +461,18 @@ one vote per operator and approval, enforced by the primary key."""
 
 RAILS: Final = """
 CREATE TABLE reconciliation_flags (
-    flag_id         TEXT NOT NULL PRIMARY KEY,
-    org_id          TEXT NOT NULL REFERENCES orgs(org_id),
-    rail            TEXT NOT NULL,
-    kind            TEXT NOT NULL CHECK (kind IN ('answer_mismatch', 'missing_receipt', 'orphan_receipt',
+    flag_id         TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+    org_id          TEXT COLLATE "C" NOT NULL REFERENCES orgs(org_id),
+    rail            TEXT COLLATE "C" NOT NULL,
+    kind            TEXT COLLATE "C" NOT NULL CHECK (kind IN ('answer_mismatch', 'missing_receipt', 'orphan_receipt',
                                                   'amount_mismatch', 'currency_mismatch', 'duplicate_receipt')),
-    transaction_id  TEXT,
-    rail_reference  TEXT,
-    detail          TEXT NOT NULL,
-    raised_at       TEXT NOT NULL,
-    resolved_by     TEXT,
-    resolved_at     TEXT,
-    note            TEXT,
+    transaction_id  TEXT COLLATE "C",
+    rail_reference  TEXT COLLATE "C",
+    detail          TEXT COLLATE "C" NOT NULL,
+    raised_at       TEXT COLLATE "C" NOT NULL,
+    resolved_by     TEXT COLLATE "C",
+    resolved_at     TEXT COLLATE "C",
+    note            TEXT COLLATE "C",
     CHECK ((resolved_at IS NULL) = (resolved_by IS NULL) AND (resolved_at IS NULL) = (note IS NULL))
 );
 CREATE UNIQUE INDEX reconciliation_flags_one_open
@@ -496,25 +498,25 @@ CREATE INDEX kill_switches_rail ON kill_switches(target) WHERE lifted_at IS NULL
 """Kill switches that freeze one rail: nothing more is sent to it until it is lifted."""
 
 REQUESTED_RAIL: Final = """
-ALTER TABLE transactions ADD COLUMN requested_rail TEXT;
+ALTER TABLE transactions ADD COLUMN requested_rail TEXT COLLATE "C";
 """
 """The rail a caller named (part of the arguments an approval and an idempotency key bind to)."""
 
 FUNDINGS: Final = """
 CREATE TABLE fundings (
-    funding_id      TEXT NOT NULL PRIMARY KEY,
-    org_id          TEXT NOT NULL,
-    project_id      TEXT NOT NULL,
-    agent_id        TEXT NOT NULL,
-    rail            TEXT NOT NULL,
-    counterparty    TEXT NOT NULL,
+    funding_id      TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+    org_id          TEXT COLLATE "C" NOT NULL,
+    project_id      TEXT COLLATE "C" NOT NULL,
+    agent_id        TEXT COLLATE "C" NOT NULL,
+    rail            TEXT COLLATE "C" NOT NULL,
+    counterparty    TEXT COLLATE "C" NOT NULL,
     amount_minor    BIGINT NOT NULL CHECK (amount_minor > 0),
-    currency        TEXT NOT NULL,
-    state           TEXT NOT NULL CHECK (state IN ('pending', 'credited', 'failed', 'unknown')),
-    rail_reference  TEXT,
-    created_by      TEXT NOT NULL,
-    created_at      TEXT NOT NULL,
-    updated_at      TEXT NOT NULL,
+    currency        TEXT COLLATE "C" NOT NULL,
+    state           TEXT COLLATE "C" NOT NULL CHECK (state IN ('pending', 'credited', 'failed', 'unknown')),
+    rail_reference  TEXT COLLATE "C",
+    created_by      TEXT COLLATE "C" NOT NULL,
+    created_at      TEXT COLLATE "C" NOT NULL,
+    updated_at      TEXT COLLATE "C" NOT NULL,
     FOREIGN KEY (org_id, project_id, agent_id) REFERENCES agents(org_id, project_id, agent_id)
 );
 CREATE INDEX fundings_unsettled ON fundings(updated_at) WHERE state IN ('pending', 'unknown');

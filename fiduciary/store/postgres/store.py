@@ -142,6 +142,9 @@ class PgStore:
             async with await psycopg.AsyncConnection.connect(
                 url, autocommit=True, connect_timeout=CONNECT_SECONDS
             ) as c:
+                encoding = c.info.parameter_status("server_encoding")
+                if encoding != "UTF8":
+                    raise StoreError(f"the PostgreSQL database is {encoding}-encoded; fiduciary needs a UTF8 database")
                 if migrate_now:
                     await migrate(c, clock)
         except psycopg.Error as exc:
