@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import replace
 
 import anyio
@@ -24,6 +23,7 @@ from fiduciary.runtime import Runtime, open_runtime
 from fiduciary.settings import Settings
 from fiduciary.store import TransactionRow
 from tests.conftest import DEFAULT_TERMS, TEST_POLICY, make_tenant
+from tests.rows import execute, rows, value
 
 pytestmark = pytest.mark.anyio
 
@@ -126,8 +126,7 @@ async def test_injection_in_the_purpose_is_blocked_before_any_mandate_is_signed(
     denied = entries[-1].body.payload
     assert denied["blocked"] is True and denied["risk_bp"] >= 7000
     assert denied["fields"]["purpose"]["matches"], "the matched rules are in the chain"
-    conn = sqlite3.connect(settings.db_path)
-    assert conn.execute("SELECT COUNT(*) FROM closed_mandates").fetchone()[0] == 0
+    assert value(settings, "SELECT COUNT(*) FROM closed_mandates") == 0
     assert await available(runtime, tenant) == (100_000, 0)
 
 
@@ -346,12 +345,10 @@ async def test_an_exhausted_mandate_is_denied(settings: Settings, clock: FakeClo
 async def test_a_mandate_edited_in_the_database_no_longer_authorises(
     runtime: Runtime, tenant: control.Tenant, settings: Settings
 ) -> None:
-    conn = sqlite3.connect(settings.db_path)
-    token = conn.execute("SELECT token FROM open_mandates").fetchone()[0]
+    token = value(settings, "SELECT token FROM open_mandates")
     header, payload, signature = token.split(".")
     forged = f"{header}.{payload[:-2]}{'A' if payload[-2] != 'A' else 'B'}{payload[-1]}.{signature}"
-    conn.execute("UPDATE open_mandates SET token = ?", (forged,))
-    conn.commit()
+    execute(settings, "UPDATE open_mandates SET token = ?", (forged,))
     assert (await pay(runtime, tenant, "10.00")).code.value == "mandate_invalid"
 
 
@@ -460,12 +457,8 @@ async def test_the_chain_commits_to_the_counterparty_and_the_side_table_opens_it
     outcome = await pay(runtime, tenant, "10.00", counterparty="acct:maria-silva")
     entries = await runtime.store.read.audit_by_subject(tenant.org_id, outcome.transaction_id or "")
     commitment = entries[0].body.payload["counterparty_commitment"]
-    salt, value = (
-        sqlite3.connect(settings.db_path)
-        .execute("SELECT salt, value FROM pii WHERE commitment = ?", (commitment,))
-        .fetchone()
-    )
-    assert value == "acct:maria-silva" and opens(commitment, salt, value)
+    ((salt, opened),) = rows(settings, "SELECT salt, value FROM pii WHERE commitment = ?", (commitment,))
+    assert opened == "acct:maria-silva" and opens(commitment, salt, opened)
     assert not opens(commitment, salt, "acct:someone-else")
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from fiduciary.control import MandateSpec, Tenant
@@ -13,6 +11,7 @@ from fiduciary.domain.states import TxState
 from fiduciary.runtime import Runtime
 from fiduciary.settings import Settings
 from tests.conftest import DEFAULT_TERMS
+from tests.rows import value
 
 pytestmark = pytest.mark.anyio
 
@@ -54,8 +53,7 @@ async def narrow(rt: Runtime, tenant: Tenant, **changes: object) -> str:
 
 
 def approvals(settings: Settings) -> int:
-    with sqlite3.connect(settings.db_path) as db:
-        return int(db.execute("SELECT COUNT(*) FROM approvals").fetchone()[0])
+    return int(value(settings, "SELECT COUNT(*) FROM approvals"))
 
 
 @pytest.fixture

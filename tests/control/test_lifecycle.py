@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -17,6 +16,7 @@ from fiduciary.domain.states import TxState
 from fiduciary.runtime import Runtime
 from fiduciary.settings import Settings
 from tests.conftest import TEST_POLICY, make_tenant
+from tests.rows import execute, rows
 
 pytestmark = pytest.mark.anyio
 
@@ -44,9 +44,8 @@ def caller_of(tenant: Tenant) -> AgentRef:
 
 
 def chain(settings: Settings, org_id: str) -> list[tuple[str, str, dict[str, object]]]:
-    with sqlite3.connect(settings.db_path) as db:
-        rows = db.execute("SELECT actor, type, payload FROM audit WHERE org_id = ? ORDER BY seq", (org_id,)).fetchall()
-    return [(actor, kind, json.loads(payload)) for actor, kind, payload in rows]
+    found = rows(settings, "SELECT actor, type, payload FROM audit WHERE org_id = ? ORDER BY seq", (org_id,))
+    return [(actor, kind, json.loads(payload)) for actor, kind, payload in found]
 
 
 async def revoke_initial_mandate(rt: Runtime, tenant: Tenant) -> None:
@@ -61,8 +60,7 @@ async def test_an_operator_token_is_shown_once_stored_hashed_and_works_until_rev
 ) -> None:
     alice, token = await runtime.control.operators.add(tenant.admin, "alice", Role.APPROVER)
     assert token.startswith("fid_op_") and len(token) > 40
-    with sqlite3.connect(settings.db_path) as db:
-        assert token not in json.dumps(db.execute("SELECT * FROM operators").fetchall())
+    assert token not in json.dumps(rows(settings, "SELECT * FROM operators"))
     assert await runtime.control.operators.authenticate(token) == alice
     await runtime.control.operators.revoke(tenant.admin, "alice")
     with pytest.raises(AccessError, match="revoked") as refused:
@@ -283,8 +281,7 @@ async def test_a_kill_switch_still_covers_disabled_agents_and_an_empty_scope_is_
     await runtime.control.agents.disable(tenant.admin, tenant.agent_id, reason="gone")
     report = await runtime.control.kill.pull(tenant.admin, Scope.PROJECT, tenant.project_id, reason="test")
     assert report.agents == 1, "a disabled agent's mandates are revoked too"
-    with sqlite3.connect(settings.db_path) as db:
-        db.execute("INSERT INTO orgs VALUES ('org_empty', 'empty', '2026-01-01T00:00:00.000000Z')")
+    execute(settings, "INSERT INTO orgs VALUES ('org_empty', 'empty', '2026-01-01T00:00:00.000000Z')")
     with pytest.raises(InputError, match="has no agents; nothing to freeze"):
         await runtime.control.kill.pull(tenant.admin, Scope.ORG, "org_empty", reason="test")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -17,6 +16,7 @@ from fiduciary.domain.results import Status
 from fiduciary.policies import default_source
 from fiduciary.runtime import Runtime
 from fiduciary.settings import Settings
+from tests.rows import rows
 
 pytestmark = pytest.mark.anyio
 
@@ -68,11 +68,8 @@ async def operators(runtime: Runtime, tenant: Tenant) -> dict[Role, Operator]:
 
 
 def platform_refusals(settings: Settings) -> list[dict[str, str]]:
-    with sqlite3.connect(settings.db_path) as db:
-        rows = db.execute(
-            "SELECT actor, payload FROM audit WHERE org_id = 'org_platform' AND type = 'control.refused' ORDER BY seq"
-        ).fetchall()
-    return [{"actor": actor, **json.loads(payload)} for actor, payload in rows]
+    sql = "SELECT actor, payload FROM audit WHERE org_id = 'org_platform' AND type = 'control.refused' ORDER BY seq"
+    return [{"actor": actor, **json.loads(payload)} for actor, payload in rows(settings, sql)]
 
 
 def test_every_action_is_in_the_matrix() -> None:
