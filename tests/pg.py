@@ -139,13 +139,20 @@ def rerun(into: dict[str, Any], *modules: ModuleType) -> list[str]:
         on_file = {name for name, value in items if inspect.isfunction(value) and _opens_sqlite(value)}
         for name, value in items:
             if type(value).__name__ == "FixtureFunctionDefinition" and name != "settings":
-                into[name] = value
+                _put(into, name, value)
             elif name.startswith("test_") and inspect.isfunction(value) and _uses_store(value):
                 source = inspect.getsource(value)
                 if "sqlite3" not in source and not any(re.search(rf"\b{h}\(", source) for h in on_file):
-                    into[name] = value
+                    _put(into, name, value)
                     taken.append(name)
     return taken
+
+
+def _put(into: dict[str, Any], name: str, value: Any) -> None:
+    """Bind `name`, unless another module's test or fixture of that name is there already."""
+    if into.get(name, value) is not value:
+        raise RuntimeError(f"two modules rerun together both define {name}")
+    into[name] = value
 
 
 STORE_FIXTURES = frozenset({"settings", "runtime", "tenant", "admin"})

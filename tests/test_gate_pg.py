@@ -1,7 +1,8 @@
 """The gate's and the control plane's suites, run again with the store on a real PostgreSQL server.
 
-Every test of `tests/test_gate.py` and `tests/control/` that goes through the store's interfaces
-runs here too, on a fresh database each (`tests.pg.rerun`).
+Every test of the gate's modules (`tests/test_gate.py`, `test_policy_gate.py`, `test_screening.py`,
+`test_alerts.py`) and of `tests/control/` that reaches a store runs here too, on a fresh database
+each (`tests.pg.rerun`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from fiduciary.settings import Settings
-from tests import test_gate
+from tests import test_alerts, test_gate, test_policy_gate, test_screening
 from tests.control import test_approvals, test_lifecycle, test_roles
 from tests.pg import postgres_settings, rerun
 
@@ -23,4 +24,6 @@ def settings(tmp_path: Path, pg_url: str) -> Settings:
     return postgres_settings(tmp_path, pg_url)
 
 
-RERUN = rerun(globals(), test_gate, test_approvals, test_lifecycle, test_roles)
+RERUN = rerun(
+    globals(), test_gate, test_policy_gate, test_screening, test_alerts, test_approvals, test_lifecycle, test_roles
+)

@@ -276,7 +276,7 @@ class Queries:
         """A project's calls since `since`, oldest first, bounded (what `policy simulate` replays)."""
         sql = (
             "SELECT * FROM (SELECT * FROM transactions WHERE org_id = ? AND project_id = ? AND created_at >= ? "
-            "ORDER BY created_at DESC, transaction_id DESC LIMIT ?) ORDER BY created_at, transaction_id"
+            "ORDER BY created_at DESC, transaction_id DESC LIMIT ?) AS recent ORDER BY created_at, transaction_id"
         )
         rows = await self._all(sql, (org_id, project_id, iso(since), limits.simulate_transactions_max))
         return [TransactionRow.from_row(row) for row in rows]
