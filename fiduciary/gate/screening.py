@@ -68,7 +68,9 @@ class ScreeningConfigs:
 
     async def for_org(self, reads: Reads, org_id: str) -> injection.InjectionConfig | None:
         version = await reads.injection_config_hash(org_id)
-        known = self._parsed.get(version) if version is not None else None
+        if version is None:  # the org screens with the defaults
+            return None
+        known = self._parsed.get(version)
         if known is not None:
             return known
         row = await reads.injection_config(org_id)

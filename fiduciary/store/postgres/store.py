@@ -39,6 +39,7 @@ from fiduciary.store.sqlite.writer import Writer
 WRITE_LOCK = 0x6669_6475_7772_6974
 """The advisory lock every write transaction takes first ("fiduwrit" in ASCII)."""
 POOL_SIZE_MAX = 16
+ROW_TYPES_MAX = 2048
 CONNECT_SECONDS = 5
 POOL_WAIT_SECONDS = 10
 """How long a transaction waits for a free connection before it fails (`StoreError`)."""
@@ -59,14 +60,16 @@ class Row(tuple[Any, ...]):
         return list(self.names)
 
 
-def _rows(cursor: psycopg.AsyncCursor[Any]) -> Any:
-    return _row_type(tuple(column.name for column in cursor.description or ()))
+_ROW_TYPES: dict[str, type[Row]] = {}
+"""The row class of each statement's result, made from its first result's columns."""
 
 
-@lru_cache(maxsize=512)
-def _row_type(names: tuple[str, ...]) -> type[Row]:
-    """The row class of one set of column names, made once."""
-    return type("Row", (Row,), {"names": names})
+def _row_type(sql: str, cursor: psycopg.AsyncCursor[Any]) -> type[Row]:
+    names = tuple(column.name for column in cursor.description or ())
+    made: type[Row] = type("Row", (Row,), {"names": names})
+    if len(_ROW_TYPES) < ROW_TYPES_MAX:
+        _ROW_TYPES[sql] = made
+    return made
 
 
 @lru_cache(maxsize=1024)
@@ -77,9 +80,14 @@ def _dialect(sql: str) -> str:
 
 async def _run(conn: psycopg.AsyncConnection[Any], sql: str, params: Iterable[Any]) -> list[Row]:
     try:
-        async with conn.cursor(row_factory=_rows) as cursor:
+        async with conn.cursor() as cursor:
             await cursor.execute(_dialect(sql).encode(), tuple(params))
-            return await cursor.fetchall() if cursor.description is not None else []
+            if cursor.pgresult is None or not cursor.pgresult.nfields:
+                return []
+            row = _ROW_TYPES.get(sql)
+            if row is None or len(row.names) != cursor.pgresult.nfields:  # new, or a migration added columns
+                row = _row_type(sql, cursor)
+            return [row(values) for values in await cursor.fetchall()]
     except (psycopg.IntegrityError, errors.RaiseException) as exc:
         raise ConflictError("the database refused a write that breaks a constraint") from exc
     except psycopg.Error as exc:
