@@ -12,6 +12,7 @@
 | `FIDUCIARY_WEBHOOK_SECRET` | the key budget alerts are signed with (HMAC-SHA256) | `HOME/webhook.key` (0600) |
 | `FIDUCIARY_LOG_LEVEL` | `DEBUG`, `INFO`, `WARNING`, `ERROR` | `INFO` |
 | `FIDUCIARY_DATABASE_URL` | a `postgresql://` database instead of the home's SQLite file | none |
+| `FIDUCIARY_KEY_ROTATION_DAYS` | a running server replaces each org key this old (0: never) | `90` |
 """
 
 from __future__ import annotations
@@ -51,11 +52,13 @@ class Settings:
     operator_token: str | None = field(default=None, repr=False)
     webhook_secret_text: str | None = field(default=None, repr=False)
     dashboard_url: str | None = None
+    """Where people open the dashboard (`FIDUCIARY_DASHBOARD_URL`); notices and MCP clients link there."""
     database_url: str | None = field(default=None, repr=False)
     """A PostgreSQL database (`postgresql://...`) instead of `HOME/fiduciary.db`; it may carry a password."""
-    """Where people open the dashboard (`FIDUCIARY_DASHBOARD_URL`); notices and MCP clients link there."""
     reconcile_seconds: int = limits.reconcile_interval_seconds
     """How often a running server reconciles its rails (`FIDUCIARY_RECONCILE_SECONDS`)."""
+    key_rotation_days: int = limits.key_rotation_days_default
+    """A running server replaces each org key this old (`FIDUCIARY_KEY_ROTATION_DAYS`; 0: never)."""
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
     """The environment the rails file's `credential_env` names are read from."""
 
@@ -199,6 +202,7 @@ def load_settings(
         dashboard_url=check_dashboard_url(url) if (url := env.get("FIDUCIARY_DASHBOARD_URL")) else None,
         database_url=check_database_url(db) if (db := database_url or env.get("FIDUCIARY_DATABASE_URL")) else None,
         reconcile_seconds=_seconds(env.get("FIDUCIARY_RECONCILE_SECONDS"), limits.reconcile_interval_seconds),
+        key_rotation_days=_rotation_days(env.get("FIDUCIARY_KEY_ROTATION_DAYS")),
         environ=dict(env),
     )
 
@@ -208,6 +212,15 @@ def check_database_url(value: str) -> str:
     if not value.startswith(("postgresql://", "postgres://")) or any(c.isspace() for c in value):
         raise ConfigError("FIDUCIARY_DATABASE_URL must be a postgresql:// URL")
     return value
+
+
+def _rotation_days(value: str | None) -> int:
+    if value is None or value == "":
+        return limits.key_rotation_days_default
+    if not value.isdigit() or int(value) > limits.key_rotation_days_max:
+        most = limits.key_rotation_days_max
+        raise ConfigError(f"FIDUCIARY_KEY_ROTATION_DAYS must be a whole number of days from 0 (never) to {most}")
+    return int(value)
 
 
 def _seconds(value: str | None, default: int) -> int:

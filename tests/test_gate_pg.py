@@ -13,7 +13,7 @@ import pytest
 
 from fiduciary.settings import Settings
 from tests import test_alerts, test_gate, test_policy_gate, test_screening
-from tests.control import test_approvals, test_lifecycle, test_roles
+from tests.control import test_approvals, test_keys, test_lifecycle, test_roles
 from tests.pg import postgres_settings, rerun
 
 pytestmark = pytest.mark.anyio
@@ -25,5 +25,13 @@ def settings(tmp_path: Path, pg_url: str) -> Settings:
 
 
 RERUN = rerun(
-    globals(), test_gate, test_policy_gate, test_screening, test_alerts, test_approvals, test_lifecycle, test_roles
+    globals(),
+    test_gate,
+    test_policy_gate,
+    test_screening,
+    test_alerts,
+    test_approvals,
+    test_lifecycle,
+    test_roles,
+    test_keys,
 )

@@ -19,6 +19,7 @@ import anyio
 
 from fiduciary import __version__, logs
 from fiduciary.cli import commands as c
+from fiduciary.cli import keys as k
 from fiduciary.cli import rails as r
 from fiduciary.cli.parser import build_parser
 from fiduciary.cli.printed import REFUSED, Printed
@@ -63,6 +64,9 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("policy", "simulate"): c.policy_simulate,
     ("injection", "apply"): c.injection_apply,
     ("db", "migrate"): c.db_migrate,
+    ("keys", "list"): k.keys_list,
+    ("keys", "export-jwks"): k.keys_export_jwks,
+    ("keys", "rotate"): k.keys_rotate,
     ("rails", "list"): r.rails_list,
     ("rails", "status"): r.rails_status,
     ("rails", "add"): r.rails_add,

@@ -290,6 +290,20 @@ def _rails(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
 
 
+def _keys(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    a = _group(sub, "keys", "the orgs' signing keys: public halves as a JWKS, rotation")
+    _cmd(a, "list", "every key, retired ones too, with what it signs").add_argument(
+        "--org", metavar="ORG", help="only this org"
+    )
+    q = _cmd(a, "export-jwks", "write the public keys as a JWKS, for verifiers outside (every key ever used)")
+    q.add_argument("--org", metavar="ORG", help="only this org")
+    q.add_argument("--out", metavar="FILE", help="write it here (replaced whole); default: standard output")
+    q = _cmd(a, "rotate", "replace an org's current key(s) now: the old ones stop signing and still verify")
+    q.add_argument("--org", metavar="ORG", help="the org (default: the only one)")
+    q.add_argument("--purpose", choices=("audit", "mandate", "all"), default="all", help="which key")
+    q.add_argument("--reason", required=True, help="why, for the audit chain")
+
+
 def build_parser(version: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fiduciary",
@@ -300,6 +314,6 @@ def build_parser(version: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"fiduciary {version}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_init, _serve, _operators, _agents, _mandates, _money, _safety, _rails):
+    for add in (_init, _serve, _operators, _agents, _mandates, _money, _safety, _keys, _rails):
         add(sub)
     return parser

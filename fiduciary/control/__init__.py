@@ -16,6 +16,7 @@ Control
  ├── records     transactions, audit entries, chain verification
  ├── reconciliation  flags (list, resolve with a note), a round on demand
  ├── rails       the configured rails, their breakers, a probe
+ ├── keys        the public keys as a JWKS, rotation on demand and by age
  └── sessions    dashboard sign-in, the session each request presents, sign-out
 ```
 """
@@ -25,6 +26,7 @@ from __future__ import annotations
 from fiduciary.control.approvals import Approvals, HeldPayment
 from fiduciary.control.base import ControlContext
 from fiduciary.control.config import Applied, Config, PolicyDiff, diff_policies
+from fiduciary.control.keys import Keys, Rotation
 from fiduciary.control.kill import KillReport, KillSwitch, Scope, UnfreezeReport
 from fiduciary.control.mandates import MandateDetails, Mandates, MandateSpec, parse_time
 from fiduciary.control.operators import Operators
@@ -53,6 +55,7 @@ class Control:
         self.sessions = Sessions(ctx, self.operators)
         self.reconciliation = Reconciliation(ctx)
         self.rails = Rails(ctx)
+        self.keys = Keys(ctx)
 
     async def initialise(self, spec: TenantSpec, *, admin_name: str) -> Tenant:
         """The first set-up of an empty data directory (`fiduciary init`)."""
@@ -71,6 +74,7 @@ __all__ = [
     "Control",
     "ControlContext",
     "HeldPayment",
+    "Keys",
     "KillReport",
     "MandateDetails",
     "MandateSpec",
@@ -78,6 +82,7 @@ __all__ = [
     "PolicyDiff",
     "RailStatus",
     "Role",
+    "Rotation",
     "Scope",
     "Session",
     "Tenant",

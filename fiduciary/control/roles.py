@@ -59,6 +59,8 @@ class Action(StrEnum):
     RAILS_READ = "rails.read"
     RAILS_CONFIGURE = "rails.configure"
     METRICS_READ = "metrics.read"
+    KEYS_READ = "keys.read"
+    KEYS_ROTATE = "keys.rotate"
 
 
 A = Action
@@ -77,6 +79,7 @@ _READS: Final = frozenset(
         A.RECONCILE_READ,
         A.RAILS_READ,
         A.METRICS_READ,
+        A.KEYS_READ,
     }
 )
 

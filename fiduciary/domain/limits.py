@@ -99,6 +99,14 @@ audit_payload_bytes_max: Final = 64 * 1024
 audit_verify_batch_rows: Final = 5_000
 audit_progress_entries: Final = 100_000
 """How often `audit verify` on a terminal says how far it got."""
+key_recheck_seconds: Final = 1.0
+"""How long a process signs with the key it unlocked before asking again which key is current:
+a key rotated by another process stops signing here within this time (it still verifies)."""
+key_rotation_days_default: Final = 90
+"""Each org key is replaced when it is this old, unless FIDUCIARY_KEY_ROTATION_DAYS says otherwise."""
+key_rotation_days_max: Final = 3_650
+jwks_max_age_seconds: Final = 300
+"""How long a client may cache `/.well-known/jwks.json` (a rotated key shows within this time)."""
 audit_show_entries_max: Final = 1_000
 """Most entries `audit show` prints for one id."""
 resume_transactions_max: Final = 10_000

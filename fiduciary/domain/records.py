@@ -21,6 +21,18 @@ class AgentRow:
 
 
 @dataclass(frozen=True, slots=True)
+class KeyRow:
+    """An org's signing key as published: the public half, what it signs, and when it was retired."""
+
+    org_id: str
+    kid: str
+    purpose: str
+    public_key: bytes
+    created_at: str
+    retired_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class OperatorRow:
     """An operator as stored: the token only as its hash."""
 

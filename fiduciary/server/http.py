@@ -1,7 +1,9 @@
-"""The HTTP surface: Streamable HTTP at `/mcp`, SSE at `/sse`, and `/healthz`.
+"""The HTTP surface: Streamable HTTP at `/mcp`, SSE at `/sse`, `/healthz`, and the orgs' public
+keys at `/.well-known/jwks.json` (`?org=ORG` for one org's).
 
 Agents authenticate with their token as a bearer token; an unknown token gets 401 and an
-entry in the platform audit chain. One runtime (store, gate) serves every connection.
+entry in the platform audit chain. One runtime (store, gate) serves every connection. The JWKS
+is public: it is what an outsider verifies the chain, checkpoints and exports with.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from fiduciary.audit.jwks import jwks
 from fiduciary.domain import limits
 from fiduciary.domain.ids import Prefix, new_id
 from fiduciary.runtime import Runtime, open_runtime
@@ -99,6 +102,13 @@ def build_http_app(settings: Settings, *, host: str, port: int) -> Starlette:
         await runtime.store.read.org_ids()  # the database answers
         return JSONResponse({"status": "ok"})
 
+    async def jwks_json(request: Request) -> JSONResponse:
+        org_id = request.query_params.get("org")
+        keys = await shared.get().store.read.key_rows(org_id)
+        if org_id is not None and not keys:
+            return JSONResponse({"error": "not_found", "message": "no such org"}, status_code=404)
+        return JSONResponse(jwks(keys), headers={"Cache-Control": f"public, max-age={limits.jwks_max_age_seconds}"})
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_runtime(settings, maintain=True) as runtime:
@@ -110,6 +120,7 @@ def build_http_app(settings: Settings, *, host: str, port: int) -> Starlette:
     # The inner apps route on the full path, so each is attached by exact route, not mounted.
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/.well-known/jwks.json", jwks_json, methods=["GET"]),
         Route("/mcp", mcp_app),
         Route("/.well-known/oauth-protected-resource/mcp", mcp_app),
         Route("/sse", sse_app),

@@ -30,6 +30,7 @@ from fiduciary.domain.records import (
     FlagRow,
     FundingRow,
     InjectionConfigRow,
+    KeyRow,
     KillSwitchRow,
     OpenMandateRow,
     OperatorRow,
@@ -116,6 +117,10 @@ class Reads(KeyReads, Protocol):
         ...
 
     async def public_keys(self, org_id: str, purpose: KeyPurpose) -> dict[str, bytes]: ...
+
+    async def key_rows(self, org_id: str | None = None) -> list[KeyRow]:
+        """Every key (or one org's), retired ones too: by org, purpose and age, oldest first."""
+        ...
 
     async def wallet(self, caller: AgentRef, currency: str) -> Wallet | None: ...
 
@@ -300,6 +305,10 @@ class WriteTx(Reads, Protocol):
     async def insert_project(self, org_id: str, project_id: str, name: str) -> None: ...
 
     async def insert_key(self, org_id: str, key: SealedKey) -> None: ...
+
+    async def retire_key(self, org_id: str, kid: str) -> int:
+        """Stop a key from signing (it still verifies); answers 1 if it was current."""
+        ...
 
     async def insert_agent(self, ref: AgentRef, *, name: str, token_hash: str) -> None: ...
 

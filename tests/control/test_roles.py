@@ -13,6 +13,7 @@ from fiduciary.domain.errors import AccessError, InputError
 from fiduciary.domain.intents import AgentRef, PaymentRequest, Tool
 from fiduciary.domain.money import Money
 from fiduciary.domain.results import Status
+from fiduciary.mandates.keys import KeyPurpose
 from fiduciary.policies import default_source
 from fiduciary.runtime import Runtime
 from fiduciary.settings import Settings
@@ -57,6 +58,8 @@ CALLS: dict[Action, Call] = {
     Action.RAILS_READ: lambda rt, op, t: rt.control.rails.status(op),
     Action.METRICS_READ: lambda rt, op, t: rt.control.rails.metrics(op),
     Action.RAILS_CONFIGURE: lambda rt, op, t: rt.control.rails.add(op, {"name": "sandbox", "kind": "sandbox"}),
+    Action.KEYS_READ: lambda rt, op, t: rt.control.keys.jwks(op, t.org_id),
+    Action.KEYS_ROTATE: lambda rt, op, t: rt.control.keys.rotate(op, t.org_id, [KeyPurpose.AUDIT], reason="test"),
 }
 
 

@@ -25,6 +25,7 @@ from fiduciary.domain.records import (
     FlagRow,
     FundingRow,
     InjectionConfigRow,
+    KeyRow,
     KillSwitchRow,
     OpenMandateRow,
     OperatorRow,
@@ -180,6 +181,13 @@ class Queries:
 
     async def public_keys(self, org_id: str, purpose: KeyPurpose) -> dict[str, bytes]:
         return {key.kid: key.public_key for key in await self.sealed_keys(org_id, purpose)}
+
+    async def key_rows(self, org_id: str | None = None) -> list[KeyRow]:
+        """Every key (or one org's), retired ones too: by org, purpose and age, oldest first."""
+        sql = "SELECT org_id, kid, purpose, public_key, created_at, retired_at FROM org_keys"
+        where, params = (" WHERE org_id = ?", (org_id,)) if org_id is not None else ("", ())
+        rows = await self._all(sql + where + " ORDER BY org_id, purpose, created_at, kid", params)
+        return [KeyRow(**dict(row)) for row in rows]
 
     # Wallets.
 

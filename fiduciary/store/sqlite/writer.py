@@ -107,6 +107,11 @@ class Writer(CounterWrites):
             (org_id, key.kid, key.purpose.value, key.public_key, key.private_key_enc, iso(self.now)),
         )
 
+    async def retire_key(self, org_id: str, kid: str) -> int:
+        """Stop a key from signing (it still verifies); answers 1 if it was current."""
+        sql = "UPDATE org_keys SET retired_at = ? WHERE org_id = ? AND kid = ? AND retired_at IS NULL"
+        return await self._exec(sql, (iso(self.now), org_id, kid))
+
     async def insert_agent(self, ref: AgentRef, *, name: str, token_hash: str) -> None:
         await self._exec(
             "INSERT INTO agents (org_id, project_id, agent_id, name, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
