@@ -64,6 +64,7 @@ class Runtime:
         await deliver_due(self.store, secret=self.settings.webhook_secret, clock=self.gate.clock)
         await self.gate.fundings.sweep()
         await self.control.keys.rotate_due(days=self.settings.key_rotation_days)
+        await self.control.evidence.sweep()
         await self.reconcile_if_due()
 
     async def reconcile_if_due(self) -> None:

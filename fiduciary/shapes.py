@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from fiduciary.audit.chain import AuditEntry
+from fiduciary.audit.replay import Rebuilt, WalletKey
 from fiduciary.audit.verify import VerifyReport
 from fiduciary.control import AgentDetails, HeldPayment, KillReport, MandateDetails, UnfreezeReport
+from fiduciary.control.replay import ReplayReport
 from fiduciary.domain.money import Money
 from fiduciary.domain.records import AgentRow, FlagRow, FundingRow, OperatorRow, TransactionRow
 from fiduciary.domain.results import Outcome
@@ -200,6 +203,74 @@ def verify(org_id: str, report: VerifyReport) -> Data:
         "head_hash": report.head_hash.hex(),
         "broken_seq": report.broken_seq,
         "reason": report.reason,
+    }
+
+
+def replay(report: ReplayReport) -> Data:
+    """An org's replay: amounts in minor units, and None for what the chain could not rebuild."""
+    built = report.rebuilt
+    return {
+        "org_id": report.org_id,
+        "through_seq": built.through_seq,
+        "through_ts": built.through_ts,
+        "head_seq": report.head_seq,
+        "compared": report.compared,
+        "agrees": report.agrees if report.compared else None,
+        "steady": report.steady,
+        "wallets": [_rebuilt_wallet(built, key) for key in sorted(built.wallets.keys() | built.unrebuilt_wallets)],
+        "holds": [
+            {"transaction_id": txn_id, **_wallet_key(hold.wallet), "amount_minor": hold.amount_minor}
+            for txn_id, hold in sorted(built.holds.items())
+            if txn_id not in built.unrebuilt_holds
+        ],
+        "mandates": [
+            {
+                "mandate_id": m.mandate_id,
+                "project_id": m.project_id,
+                "agent_id": m.agent_id,
+                "currency": m.currency,
+                "status": m.status,
+                "uses": m.uses,
+                "used_minor": m.used_minor,
+            }
+            for mandate_id, m in sorted(built.mandates.items())
+            if mandate_id not in built.unrebuilt_mandates
+        ],
+        "transactions": [
+            {
+                "transaction_id": t.transaction_id,
+                "project_id": t.project_id,
+                "agent_id": t.agent_id,
+                "tool": t.tool,
+                "amount_minor": t.amount_minor,
+                "currency": t.currency,
+                "state": t.state,
+                "seq": t.seq,
+            }
+            for _, t in sorted(built.transactions.items())
+        ],
+        "not_rebuilt": {
+            "wallets": [_wallet_key(key) for key in sorted(built.unrebuilt_wallets)],
+            "holds": sorted(built.unrebuilt_holds),
+            "mandates": sorted(built.unrebuilt_mandates),
+        },
+        "gaps": [
+            {"seq": g.seq, "type": g.type, "subject": g.subject, "reason": g.reason, "affects": list(g.affects)}
+            for g in built.gaps
+        ],
+        "differences": [asdict(d) for d in report.differences],
+    }
+
+
+def _wallet_key(key: WalletKey) -> Data:
+    return {"project_id": key.project_id, "agent_id": key.agent_id, "currency": key.currency}
+
+
+def _rebuilt_wallet(built: Rebuilt, key: WalletKey) -> Data:
+    balance = None if key in built.unrebuilt_wallets else built.wallets[key]
+    return _wallet_key(key) | {
+        "available_minor": None if balance is None else balance.available_minor,
+        "held_minor": None if balance is None else balance.held_minor,
     }
 
 

@@ -211,6 +211,7 @@ async def test_every_printing_command_speaks_json(initialised: Initialised) -> N
         (["approvals", "list"], "approvals"),
         (["transactions", "list"], "transactions"),
         (["audit", "verify"], "chains"),
+        (["audit", "replay"], "replays"),
         (["audit", "show", mandate_id], "entries"),
         (["db", "migrate"], "up_to_date"),
         (["scan", "pay the March invoice"], "blocked"),

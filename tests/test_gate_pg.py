@@ -13,7 +13,15 @@ import pytest
 
 from fiduciary.settings import Settings
 from tests import test_alerts, test_gate, test_policy_gate, test_screening
-from tests.control import test_approvals, test_keys, test_lifecycle, test_roles
+from tests.control import (
+    test_approvals,
+    test_evidence,
+    test_export,
+    test_keys,
+    test_lifecycle,
+    test_replay,
+    test_roles,
+)
 from tests.pg import postgres_settings, rerun
 
 pytestmark = pytest.mark.anyio
@@ -34,4 +42,7 @@ RERUN = rerun(
     test_lifecycle,
     test_roles,
     test_keys,
+    test_replay,
+    test_evidence,
+    test_export,
 )

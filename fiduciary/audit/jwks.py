@@ -31,13 +31,16 @@ def b64url(data: bytes) -> str:
 
 
 def b64url_decode(text: str) -> bytes:
-    """Inverse of `b64url`; refuses anything that is not unpadded base64url."""
+    """Inverse of `b64url`; refuses anything that is not canonical unpadded base64url."""
     if not isinstance(text, str) or "=" in text:
         raise ValueError("not unpadded base64url")
     try:
-        return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+        data = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ValueError("not unpadded base64url") from exc
+    if b64url(data) != text:  # '+' or '/', or stray bits in the last character
+        raise ValueError("not canonical base64url")
+    return data
 
 
 def jwk(key: KeyRow) -> dict[str, Any]:

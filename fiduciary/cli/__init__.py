@@ -19,10 +19,12 @@ import anyio
 
 from fiduciary import __version__, logs
 from fiduciary.cli import commands as c
+from fiduciary.cli import evidence as e
 from fiduciary.cli import keys as k
 from fiduciary.cli import rails as r
 from fiduciary.cli.parser import build_parser
-from fiduciary.cli.printed import REFUSED, Printed
+from fiduciary.cli.printed import REFUSED, USAGE, Printed, UsageError
+from fiduciary.cli.replay import audit_replay
 from fiduciary.cli.setup import init, serve
 from fiduciary.control import Operator
 from fiduciary.domain.errors import AccessError, ConfigError, FiduciaryError, InputError
@@ -58,12 +60,16 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("transactions", "show"): c.transactions_show,
     ("audit", "show"): c.audit_show,
     ("audit", "verify"): c.audit_verify,
+    ("audit", "replay"): audit_replay,
     ("policy", "apply"): c.policy_apply,
     ("policy", "show"): c.policy_show,
     ("policy", "diff"): c.policy_diff,
     ("policy", "simulate"): c.policy_simulate,
     ("injection", "apply"): c.injection_apply,
     ("db", "migrate"): c.db_migrate,
+    ("audit", "checkpoint"): e.audit_checkpoint,
+    ("audit", "prove"): e.audit_prove,
+    ("audit", "export"): e.audit_export,
     ("keys", "list"): k.keys_list,
     ("keys", "export-jwks"): k.keys_export_jwks,
     ("keys", "rotate"): k.keys_rotate,
@@ -139,6 +145,10 @@ def run(args: argparse.Namespace) -> int:
         return int(anyio.run(lambda: run_demo(keep=args.keep, as_json=as_json)))
     if args.command == "policy" and args.action == "validate":
         return emit(c.policy_validate(args), as_json=as_json)
+    if args.command == "audit" and args.action == "verify-proof":
+        return emit(e.audit_verify_proof(args), as_json=as_json)
+    if args.command == "audit" and args.action == "verify-export":
+        return emit(e.audit_verify_export(args), as_json=as_json)
     if args.command == "policy" and args.action == "schema":
         from fiduciary.policies.schema import json_schema
 
@@ -155,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
 def _error(exc: BaseException) -> int:
     message = exc.message if isinstance(exc, InputError | AccessError) else str(exc)
     print(f"error: {escape(message)}", file=sys.stderr)
-    return REFUSED
+    return USAGE if isinstance(exc, UsageError) else REFUSED
 
 
 def main(argv: Sequence[str] | None = None) -> int:

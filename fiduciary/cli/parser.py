@@ -228,7 +228,27 @@ def _safety(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         action="store_true",
         help="the hash walk alone: every link and entry hash, not the signatures or the indexed columns",
     )
+    q = _cmd(
+        a,
+        "replay",
+        "rebuild balances, holds, mandate usage and transaction states from the chain alone; at the head, "
+        "compare them with the tables (exit 1 with every difference)",
+    )
+    q.add_argument("--org", metavar="ORG", help="only this org")
+    point = q.add_mutually_exclusive_group()
+    point.add_argument(
+        "--to",
+        type=int,
+        metavar="SEQ",
+        help="stop after this entry of the org's chain (needs --org; default: the head)",
+    )
+    point.add_argument(
+        "--to-time",
+        metavar="TIME",
+        help="stop before the first entry stamped after this ISO 8601 time or date (default: the head)",
+    )
     _cmd(a, "show", "the entries about an id").add_argument("id", help="a ref_, txn_, apr_, mdt_, agt_ or opr_ id")
+    _evidence(a)
     a = _group(sub, "policy", "project policies")
     q = _cmd(a, "apply", "apply a policy file to a project (a new version; the same file changes nothing)")
     q.add_argument("file", help="policy TOML, see examples/policies/default.toml")
@@ -288,6 +308,31 @@ def _rails(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _cmd(a, "run", "one round now over every rail").add_argument(
         "--hours", type=int, default=limits.reconcile_first_window_hours, help="how far back to look"
     )
+
+
+def _evidence(a: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`audit checkpoint`, `prove`, `verify-proof`: what an outsider checks the chain with."""
+    q = _cmd(a, "checkpoint", "sign a checkpoint of an org's chain now (its size and Merkle root)")
+    q.add_argument("--org", metavar="ORG", help="the org (default: the only one)")
+    q.add_argument("--list", action="store_true", help="list the org's checkpoints instead")
+    q = _cmd(a, "prove", "print an inclusion proof of one entry, or a consistency proof of two checkpoints")
+    q.add_argument("--org", metavar="ORG", help="the org (default: the only one)")
+    what = q.add_mutually_exclusive_group(required=True)
+    what.add_argument("--seq", type=int, metavar="N", help="the entry to prove in a checkpoint")
+    what.add_argument("--consistency", type=int, nargs=2, metavar=("OLD", "NEW"), help="two checkpoint sizes")
+    q.add_argument("--size", type=int, metavar="S", help="with --seq: the checkpoint (default: the latest)")
+    q.add_argument("--out", metavar="FILE", help="write the proof here (replaced whole); default: standard output")
+    q = _cmd(a, "verify-proof", "check a proof with the JWKS alone (no data directory): exit 1 if it does not hold")
+    q.add_argument("proof", help="a proof file from `audit prove`")
+    q.add_argument("--jwks", required=True, metavar="FILE", help="the org's public keys (`keys export-jwks`)")
+    q = _cmd(a, "export", "write a signed bundle of an org's chain (entries, manifest) to a new directory")
+    q.add_argument("--org", metavar="ORG", help="the org (default: the only one)")
+    q.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="the entries file's format")
+    q.add_argument("--out", required=True, metavar="DIR", help="a new or empty directory")
+    q.add_argument("--from", dest="from_seq", type=int, default=1, metavar="SEQ", help="the first entry (default 1)")
+    q = _cmd(a, "verify-export", "check a bundle with the JWKS alone (no data directory): exit 1 if it does not hold")
+    q.add_argument("dir", help="a bundle from `audit export`")
+    q.add_argument("--jwks", required=True, metavar="FILE", help="the org's public keys (`keys export-jwks`)")
 
 
 def _keys(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -5,11 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from fiduciary.domain.errors import InputError
 from fiduciary.terminal import table
 
-OK, REFUSED = 0, 1
-"""Exit codes, used the same way by every command: done; refused, denied or broken (argparse exits 2
-for a usage error)."""
+OK, REFUSED, USAGE = 0, 1, 2
+"""Exit codes, used the same way by every command: done; refused, denied or broken; a usage error
+(argparse's own, or a `UsageError`)."""
+
+
+class UsageError(InputError):
+    """Input a command refuses as argparse refuses a bad flag (exit 2), where 1 means something else:
+    `audit replay` exits 1 for differences found, so a bad `--to` or `--org` is 2."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,10 +13,11 @@ Control
  ├── approvals   list, show, approve, reject, the expiry sweep
  ├── kill        pull (agent, project, org, platform), lift
  ├── config      policy and screening files
- ├── records     transactions, audit entries, chain verification
+ ├── records     transactions, audit entries, chain verification and replay
  ├── reconciliation  flags (list, resolve with a note), a round on demand
  ├── rails       the configured rails, their breakers, a probe
  ├── keys        the public keys as a JWKS, rotation on demand and by age
+ ├── evidence    signed checkpoints, inclusion and consistency proofs, signed exports
  └── sessions    dashboard sign-in, the session each request presents, sign-out
 ```
 """
@@ -26,6 +27,7 @@ from __future__ import annotations
 from fiduciary.control.approvals import Approvals, HeldPayment
 from fiduciary.control.base import ControlContext
 from fiduciary.control.config import Applied, Config, PolicyDiff, diff_policies
+from fiduciary.control.evidence import Evidence
 from fiduciary.control.keys import Keys, Rotation
 from fiduciary.control.kill import KillReport, KillSwitch, Scope, UnfreezeReport
 from fiduciary.control.mandates import MandateDetails, Mandates, MandateSpec, parse_time
@@ -56,6 +58,7 @@ class Control:
         self.reconciliation = Reconciliation(ctx)
         self.rails = Rails(ctx)
         self.keys = Keys(ctx)
+        self.evidence = Evidence(ctx)
 
     async def initialise(self, spec: TenantSpec, *, admin_name: str) -> Tenant:
         """The first set-up of an empty data directory (`fiduciary init`)."""
@@ -73,6 +76,7 @@ __all__ = [
     "Applied",
     "Control",
     "ControlContext",
+    "Evidence",
     "HeldPayment",
     "Keys",
     "KillReport",

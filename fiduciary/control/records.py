@@ -1,12 +1,15 @@
-"""What operators and auditors read: transactions, the audit chain, and its verification."""
+"""What operators and auditors read: transactions, the audit chain, its verification and its replay."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 
 from fiduciary.audit.chain import AuditEntry
 from fiduciary.audit.verify import ChainVerifier, VerifyReport
 from fiduciary.control.base import Part, action, not_found
+from fiduciary.control.mandates import parse_time
+from fiduciary.control.replay import ReplayReport, replay_org
 from fiduciary.control.roles import Action, Operator
 from fiduciary.domain import limits
 from fiduciary.domain.codes import Code
@@ -98,6 +101,36 @@ class Records(Part):
             orgs = [org_id]
         reads = self.store.read
         return [(org, await verify_chain(reads, org, signatures=signatures, progress=progress)) for org in orgs]
+
+    @action(Action.AUDIT_VERIFY)
+    async def replay(
+        self,
+        op: Operator,
+        org_id: str | None = None,
+        *,
+        to_seq: int | None = None,
+        to_time: datetime | str | None = None,
+    ) -> list[ReplayReport]:
+        """Rebuild one org's state (or every org's) from its chain alone, up to entry `to_seq` of that org,
+        or up to `to_time`, or to the head; at the head, compare it with the tables."""
+        if to_seq is not None and to_time is not None:
+            raise InputError(Code.INVALID_ARGUMENT, "give --to or --to-time, not both")
+        if to_seq is not None and org_id is None:
+            raise InputError(Code.INVALID_ARGUMENT, "--to needs --org: each org's chain numbers its own entries")
+        until = parse_time(to_time) if isinstance(to_time, str) else to_time
+        reads = self.store.read
+        orgs = await reads.org_ids()
+        if org_id is not None:
+            if org_id not in orgs:
+                raise not_found("org", org_id)
+            orgs = [org_id]
+        if to_seq is not None:
+            head = await reads.audit_head(org_id or "")
+            size = 0 if head is None else head[0]
+            if not 1 <= to_seq <= size:
+                has = f"entries 1 to {size}" if size else "no entries"
+                raise InputError(Code.INVALID_ARGUMENT, f"--to {to_seq}: {org_id}'s chain has {has}")
+        return [await replay_org(reads, org, to_seq=to_seq, to_time=until) for org in orgs]
 
     @action(Action.AUDIT_READ)
     async def entries(self, op: Operator, identifier: str) -> list[AuditEntry]:

@@ -60,6 +60,8 @@ class Action(StrEnum):
     RAILS_CONFIGURE = "rails.configure"
     METRICS_READ = "metrics.read"
     KEYS_READ = "keys.read"
+    AUDIT_CHECKPOINT = "audit.checkpoint"
+    AUDIT_EXPORT = "audit.export"
     KEYS_ROTATE = "keys.rotate"
 
 
@@ -86,7 +88,7 @@ _READS: Final = frozenset(
 PERMISSIONS: Final[dict[Role, frozenset[Action]]] = {
     Role.ADMIN: frozenset(Action),
     Role.APPROVER: frozenset({A.APPROVALS_READ, A.APPROVE, A.REJECT, A.KILL, A.KILL_READ}),
-    Role.AUDITOR: _READS,
+    Role.AUDITOR: _READS | {A.AUDIT_CHECKPOINT, A.AUDIT_EXPORT},
 }
 
 

@@ -105,10 +105,16 @@ a key rotated by another process stops signing here within this time (it still v
 key_rotation_days_default: Final = 90
 """Each org key is replaced when it is this old, unless FIDUCIARY_KEY_ROTATION_DAYS says otherwise."""
 key_rotation_days_max: Final = 3_650
+checkpoint_entries: Final = 1_000
+"""A running server signs a checkpoint of a chain that grew by this many entries since the last..."""
+checkpoint_seconds: Final = 3_600
+"""...or that grew at all since a checkpoint this old."""
 jwks_max_age_seconds: Final = 300
 """How long a client may cache `/.well-known/jwks.json` (a rotated key shows within this time)."""
 audit_show_entries_max: Final = 1_000
 """Most entries `audit show` prints for one id."""
+replay_rounds_max: Final = 5
+"""Most times `audit replay` reads the tables again because writes moved the chain's head meanwhile."""
 resume_transactions_max: Final = 10_000
 dispatch_lease_seconds: Final = 60
 """How long a process's claim on an in-flight payment holds: longer than a rail call and its lookup."""

@@ -33,6 +33,21 @@ class KeyRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ExportRow:
+    """One signed export as recorded: its range, its checkpoint and its manifest's hash."""
+
+    org_id: str
+    number: int
+    format: str
+    from_seq: int
+    to_seq: int
+    checkpoint_size: int
+    manifest_sha256: bytes
+    created_by: str
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
 class OperatorRow:
     """An operator as stored: the token only as its hash."""
 

@@ -178,7 +178,11 @@ class Authorizer:
             at=parse_iso(txn.created_at),
             amount_minor=intent.amount.amount_minor,
         )
-        payload |= {"closed_mandate_id": mandate_id, "parent_id": open_mandate_id}
+        payload |= {
+            "closed_mandate_id": mandate_id,
+            "parent_id": open_mandate_id,
+            "mandate_used_minor": intent.amount.amount_minor,
+        }
         txn = await w.move(
             txn,
             S.AUTHORIZED,

@@ -33,7 +33,7 @@ from fiduciary.gate.parse import prepare, refundable
 from fiduciary.gate.reconcile import RailReport, reconcile_rail
 from fiduciary.gate.refusals import record_unauthenticated
 from fiduciary.gate.screening import Screening, ScreeningConfigs, screen
-from fiduciary.gate.settle import Settlement
+from fiduciary.gate.settle import Settlement, released
 from fiduciary.policies import PolicyInput
 from fiduciary.rails import Rail
 from fiduciary.rails.config import RailsFile
@@ -318,9 +318,11 @@ class Gate:
             return await self.settlement.dispatch(txn)
         if txn.state is S.ROLLING_BACK:
             async with self.store.write() as w:
+                payload: dict[str, Any] = {}
                 if await self.settlement.still_held(w, txn):
                     await self.settlement.release(w, txn)
-                return await w.move(txn, S.ROLLED_BACK, actor="system", code=txn.code)
+                    payload = released(txn)
+                return await w.move(txn, S.ROLLED_BACK, actor="system", code=txn.code, payload=payload)
         if txn.state in (S.DISPATCHING, S.UNKNOWN):
             return await self.settlement.reconcile(txn)
         return txn

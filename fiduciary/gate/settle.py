@@ -287,7 +287,9 @@ class Settlement:
             config = await self._configs.for_org(w, txn.org_id)
             source = f"rail.{receipt.rail}.note"
             note = await screen_upstream(w, caller, receipt.note, source=source, reference=txn.reference, config=config)
-        payload = {"rail": receipt.rail, "rail_reference": receipt.rail_reference, "settled_at": receipt.settled_at}
+        moved = "debited_minor" if txn.tool in OUTFLOWS else "credited_minor"  # out of the hold, or in
+        payload: dict[str, Any] = {"rail": receipt.rail, "rail_reference": receipt.rail_reference}
+        payload |= {"settled_at": receipt.settled_at, moved: txn.amount.amount_minor}
         payload |= detail or {}
         return await w.move(
             txn,
@@ -310,13 +312,13 @@ class Settlement:
         actor: str = "system",
         detail: dict[str, Any] | None = None,
     ) -> TransactionRow:
-        payload = {"rail_code": rail_code} | (detail or {})
+        payload = {"rail_code": rail_code} | returned_use(txn) | (detail or {})
         txn = await w.move(txn, S.FAILED, actor=actor, code=code, payload=payload, **_NO_LEASE)
         await self._give_back(w, txn)
         if txn.tool not in OUTFLOWS:
             return txn
         await self.release(w, txn)
-        return await w.move(txn, S.RELEASED, actor=actor)
+        return await w.move(txn, S.RELEASED, actor=actor, payload=released(txn))
 
     async def _give_back(self, w: WriteTx, txn: TransactionRow) -> None:
         """Money that never moved counts against neither the open mandate nor any budget."""
@@ -349,11 +351,11 @@ class Settlement:
     ) -> TransactionRow:
         """Stop an authorized or held transaction before it reaches the rail and release its hold."""
         was_held = txn.state is S.HELD
-        txn = await w.move(txn, S.ROLLING_BACK, actor=actor, code=code, payload=detail)
+        txn = await w.move(txn, S.ROLLING_BACK, actor=actor, code=code, payload=detail | returned_use(txn))
         await self._give_back(w, txn)
         if was_held:
             await self.release(w, txn)
-        return await w.move(txn, S.ROLLED_BACK, actor=actor, code=code)
+        return await w.move(txn, S.ROLLED_BACK, actor=actor, code=code, payload=released(txn) if was_held else {})
 
     # A person's decision about a payment whose outcome the rail never made clear.
 
@@ -407,6 +409,18 @@ class Settlement:
             return await self._call_rail(txn)
         code = Code.RAIL_FROZEN if switch.scope == "rail" else Code.AGENT_FROZEN
         return await self.finish(txn, None, rejected="kill_switch", code=code)
+
+
+def returned_use(txn: TransactionRow) -> dict[str, Any]:
+    """The entry's record of the open mandate use `_give_back` returns (nothing without a mandate)."""
+    if txn.open_mandate_id is None:
+        return {}
+    return {"open_mandate_id": txn.open_mandate_id, "mandate_returned_minor": txn.amount.amount_minor}
+
+
+def released(txn: TransactionRow) -> dict[str, Any]:
+    """The entry's record of the hold `release` returns to the available balance."""
+    return {"released_minor": txn.amount.amount_minor}
 
 
 class _Unanswered:

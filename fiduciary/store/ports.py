@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from fiduciary.audit.chain import AuditEntry, Link, StoredEntry
+from fiduciary.audit.checkpoint import Checkpoint
 from fiduciary.domain.clock import Clock
 from fiduciary.domain.intents import AgentRef, PaymentIntent
 from fiduciary.domain.money import Money
@@ -27,6 +28,7 @@ from fiduciary.domain.records import (
     ApprovalRow,
     ClosedMandateRow,
     DeliveryRow,
+    ExportRow,
     FlagRow,
     FundingRow,
     InjectionConfigRow,
@@ -132,6 +134,23 @@ class Reads(KeyReads, Protocol):
 
     async def transaction_ledger(self, org_id: str, project_id: str, transaction_id: str) -> dict[str, int]:
         """Total of each ledger kind written for one transaction."""
+        ...
+
+    async def org_wallets(self, org_id: str) -> list[tuple[AgentRef, Wallet]]:
+        """Every wallet of an org's agents, by project, agent and currency (what `audit replay` compares)."""
+        ...
+
+    async def org_holds(self, org_id: str) -> list[tuple[AgentRef, str, str, int]]:
+        """(agent, currency, transaction_id, minor units) of each hold in an org's ledger that was neither
+        released nor debited, by transaction id."""
+        ...
+
+    async def org_open_mandates(self, org_id: str) -> list[OpenMandateRow]:
+        """Every open mandate of an org, revoked ones too, by id."""
+        ...
+
+    async def org_transaction_states(self, org_id: str, *, after: str, limit: int) -> list[tuple[str, str, str]]:
+        """(project_id, transaction_id, state) of an org's transactions with ids after `after`, by id."""
         ...
 
     async def transaction(self, org_id: str, project_id: str, transaction_id: str) -> TransactionRow | None: ...
@@ -270,6 +289,18 @@ class Reads(KeyReads, Protocol):
 
     async def audit_by_ref(self, ref: str) -> list[AuditEntry]: ...
 
+    async def audit_hashes(self, org_id: str, *, after_seq: int, limit: int) -> list[tuple[int, bytes]]:
+        """(seq, entry_hash) of a page of an org's chain: the leaves of its Merkle tree."""
+        ...
+
+    async def checkpoints(self, org_id: str) -> list[Checkpoint]:
+        """An org's signed checkpoints, smallest first."""
+        ...
+
+    async def exports(self, org_id: str) -> list[ExportRow]:
+        """The record of an org's signed exports, oldest first."""
+        ...
+
     async def audit_by_subject_anywhere(self, subject: str) -> list[AuditEntry]:
         """Control-plane lookup: the entries about `subject` in every org's chain (bounded)."""
         ...
@@ -308,6 +339,14 @@ class WriteTx(Reads, Protocol):
 
     async def retire_key(self, org_id: str, kid: str) -> int:
         """Stop a key from signing (it still verifies); answers 1 if it was current."""
+        ...
+
+    async def insert_checkpoint(self, checkpoint: Checkpoint) -> None:
+        """Store a signed checkpoint; a second one of the same org and size is a ConflictError."""
+        ...
+
+    async def insert_export(self, row: ExportRow) -> None:
+        """Record a signed export; a second one with the same org and number is a ConflictError."""
         ...
 
     async def insert_agent(self, ref: AgentRef, *, name: str, token_hash: str) -> None: ...

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import tempfile
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
@@ -60,6 +62,10 @@ CALLS: dict[Action, Call] = {
     Action.RAILS_CONFIGURE: lambda rt, op, t: rt.control.rails.add(op, {"name": "sandbox", "kind": "sandbox"}),
     Action.KEYS_READ: lambda rt, op, t: rt.control.keys.jwks(op, t.org_id),
     Action.KEYS_ROTATE: lambda rt, op, t: rt.control.keys.rotate(op, t.org_id, [KeyPurpose.AUDIT], reason="test"),
+    Action.AUDIT_CHECKPOINT: lambda rt, op, t: rt.control.evidence.checkpoint(op, t.org_id),
+    Action.AUDIT_EXPORT: lambda rt, op, t: rt.control.evidence.export(
+        op, t.org_id, fmt="jsonl", out=Path(tempfile.mkdtemp()) / f"export-{op.role}"
+    ),
 }
 
 
@@ -89,7 +95,10 @@ def test_the_roles_are_admin_configures_approver_decides_auditor_reads() -> None
         Action.KILL_READ,
     }
     auditor = {a for a in Action if may(Role.AUDITOR, a)}
-    assert auditor == {a for a in Action if a.value.endswith((".read", ".verify"))}
+    assert auditor == {a for a in Action if a.value.endswith((".read", ".verify"))} | {
+        Action.AUDIT_CHECKPOINT,
+        Action.AUDIT_EXPORT,
+    }, "an auditor also signs checkpoints and exports of the chain: evidence, not changes"
 
 
 @pytest.mark.parametrize("role", list(Role))

@@ -1,5 +1,6 @@
 """Canonical JSON (RFC 8785): the fast path for ASCII keys writes exactly what the general path
-writes, keys in UTF-16 code-unit order, and both refuse what canonical JSON cannot carry."""
+writes, keys in UTF-16 code-unit order, both refuse what canonical JSON cannot carry, and every
+value comes out byte for byte as the maintained `rfc8785` library writes it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from collections import OrderedDict
 from types import MappingProxyType
 
 import pytest
-from hypothesis import given
+import rfc8785
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fiduciary.domain.canonical import _general, canonical_json
@@ -47,3 +49,26 @@ def deep(levels: int) -> list[object]:
 def test_what_canonical_json_cannot_carry_is_refused(bad: object) -> None:
     with pytest.raises(ValueError):
         canonical_json(bad)
+
+
+# RFC 8785 as a maintained library writes it: the bytes an outsider's verifier hashes.
+
+_HARD = [
+    {"\U0001f600": 1, "\ufb33": 2, "\u20ac": 3, "\r": 4, "1": 5, "\u0080": 6, "\u00f6": 7},  # RFC 8785 §3.2.3
+    {"numbers": [0, -0, 1, -1, 2**53 - 1, -(2**53 - 1), 10**15, 123456789]},
+    {"escapes": '\u0000\u0001\u001f"\\/\b\f\n\r\t\u007f\u2028\u2029'},
+    {"unicode": "café ☕ «supplies» 𝄞 \ud7ff \ue000 \uffff"},
+    {"nested": {"b": [None, True, False, {"z": [], "a": {}}], "a": ""}},
+    {"": "empty key", "a\u0000b": "nul in a key", "A": "upper before lower", "a": "x"},
+]
+
+
+@pytest.mark.parametrize("value", _HARD, ids=[f"hard-{n}" for n in range(len(_HARD))])
+def test_hard_cases_are_written_as_the_rfc8785_library_writes_them(value: object) -> None:
+    assert canonical_json(value) == rfc8785.dumps(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=VALUES)
+def test_every_value_is_written_as_the_rfc8785_library_writes_it(value: object) -> None:
+    assert canonical_json(value) == rfc8785.dumps(value)

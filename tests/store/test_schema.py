@@ -36,6 +36,7 @@ async def test_the_database_runs_in_wal_with_strict_tables(settings: Settings, t
         "0009_requested_rail",
         "0010_fundings",
         "0011_audit_bytes",
+        "0012_evidence",
     ]
 
 

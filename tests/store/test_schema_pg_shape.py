@@ -167,6 +167,8 @@ def test_every_key_index_and_trigger_has_its_counterpart(pg_url: str, tmp_path: 
     assert sorted(truncates) == [
         ("approval_votes", "approval_votes_append_only_truncate"),
         ("audit", "audit_append_only_truncate"),
+        ("checkpoints", "checkpoints_append_only_truncate"),
+        ("exports", "exports_append_only_truncate"),
         ("ledger", "ledger_append_only_truncate"),
     ]
     lite.close()

@@ -529,6 +529,46 @@ ALTER TABLE audit ADD COLUMN body BYTEA CHECK (body IS NULL OR octet_length(body
 """Each entry's canonical bytes, exactly as hashed: verification hashes them without rebuilding
 the JSON. Entries written before this migration have none and are rebuilt from their columns."""
 
+EVIDENCE: Final = """
+CREATE TABLE checkpoints (
+    org_id      TEXT COLLATE "C" NOT NULL REFERENCES orgs(org_id),
+    size        BIGINT NOT NULL CHECK (size >= 1),
+    root        BYTEA NOT NULL CHECK (octet_length(root) = 32),
+    ts          TEXT COLLATE "C" NOT NULL,
+    kid         TEXT COLLATE "C" NOT NULL,
+    signature   BYTEA NOT NULL CHECK (octet_length(signature) = 64),
+    PRIMARY KEY (org_id, size),
+    FOREIGN KEY (org_id, kid) REFERENCES org_keys(org_id, kid)
+);
+CREATE TRIGGER checkpoints_append_only_update BEFORE UPDATE ON checkpoints
+    FOR EACH ROW EXECUTE FUNCTION append_only('checkpoints are append-only');
+CREATE TRIGGER checkpoints_append_only_delete BEFORE DELETE ON checkpoints
+    FOR EACH ROW EXECUTE FUNCTION append_only('checkpoints are append-only');
+CREATE TRIGGER checkpoints_append_only_truncate BEFORE TRUNCATE ON checkpoints
+    FOR EACH STATEMENT EXECUTE FUNCTION append_only('checkpoints are append-only');
+CREATE TABLE exports (
+    org_id          TEXT COLLATE "C" NOT NULL REFERENCES orgs(org_id),
+    number          BIGINT NOT NULL CHECK (number >= 1),
+    format          TEXT COLLATE "C" NOT NULL CHECK (format IN ('jsonl', 'csv')),
+    from_seq        BIGINT NOT NULL CHECK (from_seq >= 1),
+    to_seq          BIGINT NOT NULL CHECK (to_seq >= from_seq),
+    checkpoint_size BIGINT NOT NULL,
+    manifest_sha256 BYTEA NOT NULL CHECK (octet_length(manifest_sha256) = 32),
+    created_by      TEXT COLLATE "C" NOT NULL,
+    created_at      TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (org_id, number),
+    FOREIGN KEY (org_id, checkpoint_size) REFERENCES checkpoints(org_id, size)
+);
+CREATE TRIGGER exports_append_only_update BEFORE UPDATE ON exports
+    FOR EACH ROW EXECUTE FUNCTION append_only('exports are append-only');
+CREATE TRIGGER exports_append_only_delete BEFORE DELETE ON exports
+    FOR EACH ROW EXECUTE FUNCTION append_only('exports are append-only');
+CREATE TRIGGER exports_append_only_truncate BEFORE TRUNCATE ON exports
+    FOR EACH STATEMENT EXECUTE FUNCTION append_only('exports are append-only');
+"""
+"""Signed checkpoints (an org's chain size and its RFC 9162 Merkle root, signed with the org's
+audit key) and the record of each signed export, whose manifest names the one before it."""
+
 MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (
     ("0001_initial", INITIAL),
     ("0002_screening", SCREENING),
@@ -541,5 +581,6 @@ MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (
     ("0009_requested_rail", REQUESTED_RAIL),
     ("0010_fundings", FUNDINGS),
     ("0011_audit_bytes", AUDIT_BYTES),
+    ("0012_evidence", EVIDENCE),
 )
 """(name, SQL) in the order they apply, named as SQLite's. Append only: never edit a published migration."""

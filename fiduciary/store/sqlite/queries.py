@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from fiduciary.audit.chain import AuditEntry, EntryBody, Link, StoredEntry
+from fiduciary.audit.checkpoint import Checkpoint
 from fiduciary.domain import limits
 from fiduciary.domain.clock import iso
 from fiduciary.domain.errors import ConflictError, StoreError
@@ -22,6 +23,7 @@ from fiduciary.domain.records import (
     ApprovalRow,
     ClosedMandateRow,
     DeliveryRow,
+    ExportRow,
     FlagRow,
     FundingRow,
     InjectionConfigRow,
@@ -219,7 +221,39 @@ class Queries:
         rows = await self._all(sql, (org_id, project_id, transaction_id))
         return {row["kind"]: int(row["total"]) for row in rows}
 
+    async def org_wallets(self, org_id: str) -> list[tuple[AgentRef, Wallet]]:
+        """Every wallet of an org's agents, by project, agent and currency (what `audit replay` compares)."""
+        sql = "SELECT * FROM wallets WHERE org_id = ? ORDER BY project_id, agent_id, currency"
+        found = []
+        for r in await self._all(sql, (org_id,)):
+            wallet = Wallet(r["currency"], r["available_minor"], r["held_minor"])
+            found.append((AgentRef(org_id, r["project_id"], r["agent_id"]), wallet))
+        return found
+
+    async def org_holds(self, org_id: str) -> list[tuple[AgentRef, str, str, int]]:
+        """(agent, currency, transaction_id, minor units) of each hold in an org's ledger that was neither
+        released nor debited, by transaction id."""
+        held = "SUM(CASE WHEN kind = 'hold' THEN amount_minor ELSE -amount_minor END)"
+        sql = (
+            f"SELECT project_id, agent_id, currency, transaction_id, {held} AS held FROM ledger "  # noqa: S608
+            "WHERE org_id = ? AND transaction_id IS NOT NULL AND kind IN ('hold', 'release', 'debit') "
+            f"GROUP BY project_id, agent_id, currency, transaction_id HAVING {held} <> 0 ORDER BY transaction_id"
+        )
+        return [
+            (AgentRef(org_id, r["project_id"], r["agent_id"]), r["currency"], r["transaction_id"], int(r["held"]))
+            for r in await self._all(sql, (org_id,))
+        ]
+
     # Transactions.
+
+    async def org_transaction_states(self, org_id: str, *, after: str, limit: int) -> list[tuple[str, str, str]]:
+        """(project_id, transaction_id, state) of an org's transactions with ids after `after`, by id."""
+        sql = (
+            "SELECT project_id, transaction_id, state FROM transactions WHERE org_id = ? AND transaction_id > ? "
+            "ORDER BY transaction_id LIMIT ?"
+        )
+        rows = await self._all(sql, (org_id, after, limit))
+        return [(r["project_id"], r["transaction_id"], r["state"]) for r in rows]
 
     async def transaction(self, org_id: str, project_id: str, transaction_id: str) -> TransactionRow | None:
         sql = "SELECT * FROM transactions WHERE org_id = ? AND project_id = ? AND transaction_id = ?"
@@ -378,6 +412,11 @@ class Queries:
         rows = await self._all(sql, (caller.org_id, caller.project_id, caller.agent_id))
         return [OpenMandateRow(**dict(row)) for row in rows]
 
+    async def org_open_mandates(self, org_id: str) -> list[OpenMandateRow]:
+        """Every open mandate of an org, revoked ones too, by id."""
+        rows = await self._all("SELECT * FROM open_mandates WHERE org_id = ? ORDER BY mandate_id", (org_id,))
+        return [OpenMandateRow(**dict(row)) for row in rows]
+
     async def open_mandate(self, org_id: str, project_id: str, mandate_id: str) -> OpenMandateRow | None:
         sql = "SELECT * FROM open_mandates WHERE org_id = ? AND project_id = ? AND mandate_id = ?"
         row = await self._one(sql, (org_id, project_id, mandate_id))
@@ -531,6 +570,23 @@ class Queries:
     async def audit_by_subject(self, org_id: str, subject: str) -> list[AuditEntry]:
         sql = "SELECT * FROM audit WHERE org_id = ? AND subject = ? ORDER BY seq"
         return [_audit(row) for row in await self._all(sql, (org_id, subject))]
+
+    async def audit_hashes(self, org_id: str, *, after_seq: int, limit: int) -> list[tuple[int, bytes]]:
+        """(seq, entry_hash) of a page of an org's chain: the leaves of its Merkle tree."""
+        sql = "SELECT seq, entry_hash FROM audit WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+        return [(row[0], row[1]) for row in await self._all(sql, (org_id, after_seq, limit))]
+
+    # Checkpoints and exports.
+
+    async def checkpoints(self, org_id: str) -> list[Checkpoint]:
+        """An org's signed checkpoints, smallest first."""
+        sql = "SELECT org_id, size, root, ts, kid, signature FROM checkpoints WHERE org_id = ? ORDER BY size"
+        return [Checkpoint(*row) for row in await self._all(sql, (org_id,))]
+
+    async def exports(self, org_id: str) -> list[ExportRow]:
+        """The record of an org's signed exports, oldest first."""
+        sql = "SELECT * FROM exports WHERE org_id = ? ORDER BY number"
+        return [ExportRow(**dict(row)) for row in await self._all(sql, (org_id,))]
 
 
 def _agent(row: sqlite3.Row) -> AgentRow:

@@ -518,6 +518,42 @@ ALTER TABLE audit ADD COLUMN body BLOB CHECK (body IS NULL OR length(body) <= 65
 """Each entry's canonical bytes, exactly as hashed: verification hashes them without rebuilding
 the JSON. Entries written before this migration have none and are rebuilt from their columns."""
 
+EVIDENCE: Final = """
+CREATE TABLE checkpoints (
+    org_id      TEXT NOT NULL REFERENCES orgs(org_id),
+    size        INTEGER NOT NULL CHECK (size >= 1),
+    root        BLOB NOT NULL CHECK (length(root) = 32),
+    ts          TEXT NOT NULL,
+    kid         TEXT NOT NULL,
+    signature   BLOB NOT NULL CHECK (length(signature) = 64),
+    PRIMARY KEY (org_id, size),
+    FOREIGN KEY (org_id, kid) REFERENCES org_keys(org_id, kid)
+) STRICT;
+CREATE TRIGGER checkpoints_append_only_update BEFORE UPDATE ON checkpoints
+    BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+CREATE TRIGGER checkpoints_append_only_delete BEFORE DELETE ON checkpoints
+    BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+CREATE TABLE exports (
+    org_id          TEXT NOT NULL REFERENCES orgs(org_id),
+    number          INTEGER NOT NULL CHECK (number >= 1),
+    format          TEXT NOT NULL CHECK (format IN ('jsonl', 'csv')),
+    from_seq        INTEGER NOT NULL CHECK (from_seq >= 1),
+    to_seq          INTEGER NOT NULL CHECK (to_seq >= from_seq),
+    checkpoint_size INTEGER NOT NULL,
+    manifest_sha256 BLOB NOT NULL CHECK (length(manifest_sha256) = 32),
+    created_by      TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    PRIMARY KEY (org_id, number),
+    FOREIGN KEY (org_id, checkpoint_size) REFERENCES checkpoints(org_id, size)
+) STRICT;
+CREATE TRIGGER exports_append_only_update BEFORE UPDATE ON exports
+    BEGIN SELECT RAISE(ABORT, 'exports are append-only'); END;
+CREATE TRIGGER exports_append_only_delete BEFORE DELETE ON exports
+    BEGIN SELECT RAISE(ABORT, 'exports are append-only'); END;
+"""
+"""Signed checkpoints (an org's chain size and its RFC 9162 Merkle root, signed with the org's
+audit key) and the record of each signed export, whose manifest names the one before it."""
+
 MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (
     ("0001_initial", INITIAL),
     ("0002_screening", SCREENING),
@@ -530,5 +566,6 @@ MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (
     ("0009_requested_rail", REQUESTED_RAIL),
     ("0010_fundings", FUNDINGS),
     ("0011_audit_bytes", AUDIT_BYTES),
+    ("0012_evidence", EVIDENCE),
 )
 """(name, SQL) in the order they apply. Append only: never edit a published migration."""

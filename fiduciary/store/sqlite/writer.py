@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from fiduciary.audit.chain import AuditEntry
+from fiduciary.audit.checkpoint import Checkpoint
 from fiduciary.audit.journal import Journal
 from fiduciary.audit.pii import commit
 from fiduciary.domain.canonical import canonical_json
@@ -20,7 +21,7 @@ from fiduciary.domain.clock import iso
 from fiduciary.domain.errors import ConflictError
 from fiduciary.domain.intents import AgentRef, PaymentIntent
 from fiduciary.domain.money import Money
-from fiduciary.domain.records import FlagRow, FundingRow, TransactionRow
+from fiduciary.domain.records import ExportRow, FlagRow, FundingRow, TransactionRow
 from fiduciary.domain.signing import Signer
 from fiduciary.domain.states import TxState, check_transition
 from fiduciary.mandates.keys import KeyPurpose, SealedKey
@@ -106,6 +107,20 @@ class Writer(CounterWrites):
             "VALUES (?, ?, ?, ?, ?, ?)",
             (org_id, key.kid, key.purpose.value, key.public_key, key.private_key_enc, iso(self.now)),
         )
+
+    async def insert_checkpoint(self, checkpoint: Checkpoint) -> None:
+        await self._exec(
+            "INSERT INTO checkpoints (org_id, size, root, ts, kid, signature) VALUES (?, ?, ?, ?, ?, ?)",
+            (checkpoint.org_id, checkpoint.size, checkpoint.root, checkpoint.ts, checkpoint.kid, checkpoint.signature),
+        )
+
+    async def insert_export(self, row: ExportRow) -> None:
+        await self._exec(
+            "INSERT INTO exports (org_id, number, format, from_seq, to_seq, checkpoint_size, manifest_sha256, "
+            "created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (row.org_id, row.number, row.format, row.from_seq, row.to_seq, row.checkpoint_size,
+             row.manifest_sha256, row.created_by, row.created_at),
+        )  # fmt: skip
 
     async def retire_key(self, org_id: str, kid: str) -> int:
         """Stop a key from signing (it still verifies); answers 1 if it was current."""
