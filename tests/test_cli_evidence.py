@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import Initialised, initialised
+from tests.test_cli import Initialised, agent, call, initialised, pay
 from tests.test_cli_lifecycle import add_operator, as_json
 
 __all__ = ["initialised"]
@@ -79,3 +79,23 @@ async def test_an_auditor_exports_a_bundle_that_verifies_with_the_jwks_alone_and
     refused = await initialised.run("audit", "export", "--out", str(tmp_path / "b2"), "--token", approver)
     assert refused.returncode == 1 and "may not audit.export" in refused.stderr
     assert not (tmp_path / "b2").exists()
+
+
+async def test_an_agent_refused_after_a_revocation_keeps_a_receipt_that_verifies_with_the_jwks_alone(
+    initialised: Initialised, tmp_path: Path
+) -> None:
+    revoked = await initialised.run("mandates", "revoke", initialised.value("open mandate"), "--reason", "ended")
+    assert revoked.returncode == 0, revoked.stderr
+    async with agent(initialised) as c:
+        refused = await call(c, "pay", pay("20.00", "after the revocation"))
+    assert (refused["status"], refused["code"]) == ("denied", "mandate_revoked")
+    receipt, jwks = tmp_path / "receipt.json", tmp_path / "jwks.json"
+    receipt.write_text(json.dumps(refused["receipt"]))
+    await as_json(initialised, "keys", "export-jwks", "--out", str(jwks))
+
+    checked = await initialised.run("receipts", "verify", str(receipt), "--jwks", str(jwks), "--home", "/nonexistent")
+    assert checked.returncode == 0 and "refused pay" in checked.stdout and "mandate_revoked" in checked.stdout
+    forged = dict(refused["receipt"], code="budget_exceeded")
+    receipt.write_text(json.dumps(forged))
+    failed = await initialised.run("receipts", "verify", str(receipt), "--jwks", str(jwks))
+    assert failed.returncode == 1 and failed.stdout.startswith("FAILED  the receipt is not signed by")

@@ -19,6 +19,7 @@ from tests.control import (
     test_export,
     test_keys,
     test_lifecycle,
+    test_receipts,
     test_replay,
     test_roles,
 )
@@ -45,4 +46,5 @@ RERUN = rerun(
     test_replay,
     test_evidence,
     test_export,
+    test_receipts,
 )

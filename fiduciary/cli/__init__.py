@@ -149,6 +149,8 @@ def run(args: argparse.Namespace) -> int:
         return emit(e.audit_verify_proof(args), as_json=as_json)
     if args.command == "audit" and args.action == "verify-export":
         return emit(e.audit_verify_export(args), as_json=as_json)
+    if args.command == "receipts":
+        return emit(e.receipts_verify(args), as_json=as_json)
     if args.command == "policy" and args.action == "schema":
         from fiduciary.policies.schema import json_schema
 

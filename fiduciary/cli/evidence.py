@@ -18,6 +18,7 @@ from fiduciary.audit.checkpoint import (
     verify_inclusion_document,
 )
 from fiduciary.audit.export import verify_bundle
+from fiduciary.audit.receipts import verify_receipt
 from fiduciary.cli.keys import write_replacing
 from fiduciary.cli.printed import REFUSED, Printed, listing
 from fiduciary.control import Operator
@@ -115,6 +116,21 @@ def audit_verify_export(args: Args) -> Printed:
         f"and signature, in the signed checkpoint of {report.checkpoint_size}; manifest {report.manifest_sha256}"
     )
     return Printed(data, text)
+
+
+def receipts_verify(args: Args) -> Printed:
+    """Check a refusal receipt against a JWKS file; nothing else is read."""
+    doc, key_set = _json_file(args.receipt, "receipt"), _json_file(args.jwks, "JWKS")
+    try:
+        statement = verify_receipt(doc, key_set if isinstance(key_set, dict) else {})
+    except EvidenceError as exc:
+        return Printed({"ok": False, "reason": str(exc)}, f"FAILED  {escape(str(exc))}", REFUSED)
+    text = (
+        f"OK      {statement['org_id']} refused {statement['tool']} {statement['transaction_id']} of agent "
+        f"{statement['agent_id']} at {statement['ts']}: {statement['code']} (audit entry {statement['audit_seq']}, "
+        f"signed by {statement['kid']})"
+    )
+    return Printed({"ok": True, **statement}, escape(text))
 
 
 def _json_file(name: str, what: str) -> Any:

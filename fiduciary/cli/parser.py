@@ -335,6 +335,13 @@ def _evidence(a: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     q.add_argument("--jwks", required=True, metavar="FILE", help="the org's public keys (`keys export-jwks`)")
 
 
+def _receipts(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    a = _group(sub, "receipts", "signed receipts of refused payments")
+    q = _cmd(a, "verify", "check a refusal receipt with the JWKS alone (no data directory): exit 1 if it does not hold")
+    q.add_argument("receipt", help="a receipt, as the refused call returned it (JSON)")
+    q.add_argument("--jwks", required=True, metavar="FILE", help="the org's public keys (`keys export-jwks`)")
+
+
 def _keys(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a = _group(sub, "keys", "the orgs' signing keys: public halves as a JWKS, rotation")
     _cmd(a, "list", "every key, retired ones too, with what it signs").add_argument(
@@ -359,6 +366,6 @@ def build_parser(version: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"fiduciary {version}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_init, _serve, _operators, _agents, _mandates, _money, _safety, _keys, _rails):
+    for add in (_init, _serve, _operators, _agents, _mandates, _money, _safety, _keys, _receipts, _rails):
         add(sub)
     return parser

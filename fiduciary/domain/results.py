@@ -42,6 +42,8 @@ class Outcome:
     replayed: bool = False
     trace: dict[str, Any] | None = None
     """A dry run's decision trace (score, matched rules, covering mandate, balance after)."""
+    receipt: dict[str, Any] | None = None
+    """For a call refused because its mandate was revoked or its agent frozen: the org's signed receipt."""
 
     @property
     def is_error(self) -> bool:

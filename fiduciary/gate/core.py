@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from fiduciary import metrics
+from fiduciary.audit.receipts import receipt
 from fiduciary.domain import limits
 from fiduciary.domain.clock import Clock
 from fiduciary.domain.codes import Code
@@ -34,6 +36,7 @@ from fiduciary.gate.reconcile import RailReport, reconcile_rail
 from fiduciary.gate.refusals import record_unauthenticated
 from fiduciary.gate.screening import Screening, ScreeningConfigs, screen
 from fiduciary.gate.settle import Settlement, released
+from fiduciary.mandates.keys import KeyPurpose
 from fiduciary.policies import PolicyInput
 from fiduciary.rails import Rail
 from fiduciary.rails.config import RailsFile
@@ -42,6 +45,8 @@ from fiduciary.store import ApprovalRow, SignerSource, Store, TransactionRow, Wr
 log = logging.getLogger(__name__)
 
 S = TxState
+RECEIPTED = frozenset({Code.MANDATE_REVOKED, Code.AGENT_FROZEN})
+"""Refusals an agent gets a signed receipt for: its authority was withdrawn, not its request wrong."""
 
 
 class Gate:
@@ -68,6 +73,7 @@ class Gate:
         """Where operators open the dashboard (held-payment notices link to it), if anyone serves it."""
         self.settlement = Settlement(store, rails, rail=rail, owner=owner, configs=configs, routes=routes)
         self.authorizer = Authorizer(signers, dashboard_url=dashboard_url, router=self.settlement.route_of)
+        self._signers = signers
         self.fundings = Fundings(store, rails, timeout_seconds=limits.rail_timeout_ms / 1000)
 
     # Submission.
@@ -149,7 +155,24 @@ class Gate:
     async def submit(self, intent: PaymentIntent, *, reference: str) -> Outcome:
         """Run one parsed intent through the gate and, if it is allowed, to the rail."""
         with metrics.timed("total"):
-            return await self._submit(intent, reference=reference)
+            outcome = await self._submit(intent, reference=reference)
+        if outcome.code in RECEIPTED and outcome.transaction_id is not None:
+            outcome = await self._with_receipt(intent, outcome, outcome.transaction_id)
+        return outcome
+
+    async def _with_receipt(self, intent: PaymentIntent, outcome: Outcome, transaction_id: str) -> Outcome:
+        """The refusal with the org's signed receipt of it, naming the entry that recorded it."""
+        caller = intent.caller
+        recorded = [
+            e for e in await self.store.read.audit_by_subject(caller.org_id, transaction_id)
+            if e.body.payload.get("code") == outcome.code.value
+        ]  # fmt: skip
+        if not recorded:
+            return outcome
+        signer = await self._signers.signer(self.store.read, caller.org_id, KeyPurpose.AUDIT)
+        signed = receipt(recorded[-1], agent_id=caller.agent_id, tool=intent.tool.value, transaction_id=transaction_id,
+                         code=outcome.code.value, reason=outcome.message, signer=signer)  # fmt: skip
+        return replace(outcome, receipt=signed)
 
     async def _submit(self, intent: PaymentIntent, *, reference: str) -> Outcome:
         with metrics.timed("screen"):

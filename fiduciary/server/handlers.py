@@ -46,6 +46,7 @@ def _payment(outcome: Outcome) -> s.PaymentResult:
         rail_note=outcome.rail_note,
         replayed=outcome.replayed,
         trace=outcome.trace,
+        receipt=outcome.receipt,
     )
 
 

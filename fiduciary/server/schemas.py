@@ -145,6 +145,10 @@ class PaymentResult(Result):
     rail_note: str | None = Field(default=None, description="The rail's own words, shown only if screened clean.")
     replayed: bool = Field(default=False, description="True when this is the stored result of an earlier call.")
     trace: dict[str, Any] | None = Field(default=None, description="A dry run's decision: what the call would do.")
+    receipt: dict[str, Any] | None = Field(
+        default=None,
+        description="When the mandate was revoked or the agent frozen: the org's signed receipt of the refusal.",
+    )
 
 
 class Balance(BaseModel):
