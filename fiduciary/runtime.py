@@ -30,6 +30,8 @@ from fiduciary.rails import Rail
 from fiduciary.rails.config import load_rails
 from fiduciary.rails.registry import build_rails, problems
 from fiduciary.settings import Settings
+from fiduciary.sinks.config import load_sinks
+from fiduciary.sinks.deliver import check_sinks
 from fiduciary.store import Store
 from fiduciary.store.postgres.store import PgStore
 from fiduciary.store.sqlite import SqliteStore
@@ -56,7 +58,8 @@ class Runtime:
     async def maintain(self) -> None:
         """One round of what a running server does on its own: take over abandoned payments,
         expire approvals nobody decided, summarise closed windows of unauthenticated refusals,
-        and deliver the budget alerts that are due."""
+        deliver the budget alerts that are due, and deliver the audit chains to the sinks (last:
+        a sink that fails backs off and holds back nothing else)."""
         await self.gate.sweep()
         await self.control.approvals.sweep_expired()
         async with self.store.write() as w:
@@ -66,6 +69,7 @@ class Runtime:
         await self.control.keys.rotate_due(days=self.settings.key_rotation_days)
         await self.control.evidence.sweep()
         await self.reconcile_if_due()
+        await self.control.sinks.deliver()
 
     async def reconcile_if_due(self) -> None:
         """Match every rail's receipts against the ledger once per `settings.reconcile_seconds`."""
@@ -122,6 +126,9 @@ async def open_runtime(
     try:
         configs = ScreeningConfigs()
         rails_file = load_rails(settings.rails_path)
+        sinks_file = load_sinks(settings.sinks_path)
+        if maintain:
+            check_sinks(sinks_file, settings.environ)  # a server does not start with a sink it cannot use
         rails = build_rails(rails_file, environ=settings.environ, sandbox_ledger=settings.sandbox_ledger, clock=clock)
         if maintain and problems(rails):
             raise ConfigError("; ".join(problems(rails)))  # a server does not start with a rail it cannot use
@@ -138,7 +145,15 @@ async def open_runtime(
             routes=rails_file,
         )
         control = Control(
-            ControlContext(store=store, gate=gate, keyring=keyring, clock=clock, rails_path=settings.rails_path)
+            ControlContext(
+                store=store,
+                gate=gate,
+                keyring=keyring,
+                clock=clock,
+                rails_path=settings.rails_path,
+                sinks=sinks_file,
+                environ=settings.environ,
+            )
         )
         runtime = Runtime(settings, store, keyring, gate, control)
         if resume:

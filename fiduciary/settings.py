@@ -94,6 +94,11 @@ class Settings:
         return self.home / "rails.toml"
 
     @property
+    def sinks_path(self) -> Path:
+        """The sinks file: where every org's audit entries are delivered (`sinks.toml`)."""
+        return self.home / "sinks.toml"
+
+    @property
     def sandbox_ledger(self) -> Path:
         return self.home / "rails" / "sandbox.jsonl"
 

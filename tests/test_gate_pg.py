@@ -22,6 +22,7 @@ from tests.control import (
     test_receipts,
     test_replay,
     test_roles,
+    test_sinks,
 )
 from tests.pg import postgres_settings, rerun
 
@@ -47,4 +48,5 @@ RERUN = rerun(
     test_evidence,
     test_export,
     test_receipts,
+    test_sinks,
 )

@@ -1,6 +1,6 @@
 """The layout and import direction of docs/ARCHITECTURE.md §10, read from the source itself.
 
-`domain` ← stages (`injection`, `policies`, `mandates`, `wallets`, `audit`) ← `store`/`rails`
+`domain` ← stages (`injection`, `policies`, `mandates`, `wallets`, `audit`) ← `store`/`rails`/`sinks`
 ← `keyring`/`settings` ← `gate`, `control`, `views`, `terminal` ← `runtime` ← surfaces
 (`server`, `cli`, `demo`). Stages never import each other; there are no import cycles;
 surfaces never import the store; only `runtime` imports the SQLite adapter; only the store
@@ -20,6 +20,7 @@ LAYERS = {
     **{stage: 1 for stage in STAGES},
     "store": 2,
     "rails": 2,
+    "sinks": 2,
     "keyring": 3,
     "settings": 3,
     "logs": 3,

@@ -43,6 +43,39 @@ def root_of(leaf_hashes: Iterable[bytes]) -> bytes:
     return level[0]
 
 
+class Frontier:
+    """The root of a growing tree in O(log n) memory: the roots of its perfect subtrees, largest first.
+
+    What a long-running process keeps per chain to sign checkpoints; proofs need a `MerkleTree`.
+    """
+
+    __slots__ = ("_nodes", "size")
+
+    def __init__(self) -> None:
+        self._nodes: list[tuple[int, bytes]] = []
+        """(height, hash) of each perfect subtree, left to right, heights strictly falling."""
+        self.size = 0
+
+    def extend(self, leaf_hashes: Iterable[bytes]) -> None:
+        nodes = self._nodes
+        for leaf in _checked_hashes(leaf_hashes):
+            height, node = 0, leaf
+            while nodes and nodes[-1][0] == height:
+                node = node_hash(nodes.pop()[1], node)
+                height += 1
+            nodes.append((height, node))
+            self.size += 1
+
+    def root(self) -> bytes:
+        """MTH of every leaf added so far."""
+        if not self._nodes:
+            return EMPTY_ROOT
+        root = self._nodes[-1][1]
+        for _, node in reversed(self._nodes[:-1]):
+            root = node_hash(node, root)
+        return root
+
+
 class MerkleTree:
     """An append-only RFC 9162 tree over leaf hashes, answering for any of its prefixes.
 

@@ -22,6 +22,7 @@ from fiduciary.cli import commands as c
 from fiduciary.cli import evidence as e
 from fiduciary.cli import keys as k
 from fiduciary.cli import rails as r
+from fiduciary.cli import sinks as sk
 from fiduciary.cli.parser import build_parser
 from fiduciary.cli.printed import REFUSED, USAGE, Printed, UsageError
 from fiduciary.cli.replay import audit_replay
@@ -70,6 +71,7 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("audit", "checkpoint"): e.audit_checkpoint,
     ("audit", "prove"): e.audit_prove,
     ("audit", "export"): e.audit_export,
+    ("audit", "sink"): sk.audit_sink,
     ("keys", "list"): k.keys_list,
     ("keys", "export-jwks"): k.keys_export_jwks,
     ("keys", "rotate"): k.keys_rotate,

@@ -249,6 +249,7 @@ def _safety(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     _cmd(a, "show", "the entries about an id").add_argument("id", help="a ref_, txn_, apr_, mdt_, agt_ or opr_ id")
     _evidence(a)
+    _sinks(a)
     a = _group(sub, "policy", "project policies")
     q = _cmd(a, "apply", "apply a policy file to a project (a new version; the same file changes nothing)")
     q.add_argument("file", help="policy TOML, see examples/policies/default.toml")
@@ -333,6 +334,17 @@ def _evidence(a: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     q = _cmd(a, "verify-export", "check a bundle with the JWKS alone (no data directory): exit 1 if it does not hold")
     q.add_argument("dir", help="a bundle from `audit export`")
     q.add_argument("--jwks", required=True, metavar="FILE", help="the org's public keys (`keys export-jwks`)")
+
+
+def _sinks(a: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`audit sink status`, `audit sink resume`: delivery of every chain to the sinks file's sinks."""
+    p = a.add_parser("sink", help="the audit sinks (sinks.toml)", description="the audit sinks (sinks.toml)")
+    s: argparse._SubParsersAction = p.add_subparsers(  # type: ignore[type-arg]
+        dest="sink_action", required=True, metavar="ACTION"
+    )
+    _cmd(s, "status", "per sink and org: cursor, head, lag, last success, last error, stopped (exit 1 if any is)")
+    q = _cmd(s, "resume", "clear a stopped sink so delivery starts again (admin; audited)")
+    q.add_argument("name", help="the sink's name in sinks.toml")
 
 
 def _receipts(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

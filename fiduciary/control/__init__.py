@@ -18,6 +18,7 @@ Control
  ├── rails       the configured rails, their breakers, a probe
  ├── keys        the public keys as a JWKS, rotation on demand and by age
  ├── evidence    signed checkpoints, inclusion and consistency proofs, signed exports
+ ├── sinks       audit sinks: delivery status, resuming a stopped sink, the delivery round
  └── sessions    dashboard sign-in, the session each request presents, sign-out
 ```
 """
@@ -37,6 +38,7 @@ from fiduciary.control.reconciliation import Reconciliation
 from fiduciary.control.records import Records, verify_chain
 from fiduciary.control.roles import Action, Operator, Role, may
 from fiduciary.control.sessions import Session, Sessions, csrf_token
+from fiduciary.control.sinks import Sinks, SinkStatus
 from fiduciary.control.tenants import AgentDetails, Agents, Tenant, TenantSpec, first_admin, initialise
 from fiduciary.control.wallets import AgentWallets, Wallets
 
@@ -59,6 +61,7 @@ class Control:
         self.rails = Rails(ctx)
         self.keys = Keys(ctx)
         self.evidence = Evidence(ctx)
+        self.sinks = Sinks(ctx, self.evidence)
 
     async def initialise(self, spec: TenantSpec, *, admin_name: str) -> Tenant:
         """The first set-up of an empty data directory (`fiduciary init`)."""
@@ -89,6 +92,8 @@ __all__ = [
     "Rotation",
     "Scope",
     "Session",
+    "SinkStatus",
+    "Sinks",
     "Tenant",
     "TenantSpec",
     "UnfreezeReport",

@@ -154,7 +154,8 @@ class Approvals(Part):
                 if fresh is None or fresh.status != "pending" or txn is None:
                     continue
                 await w.decide_approval(approval.approval_id, "expired", by="system", reason="ttl")
-                await w.move(txn, S.EXPIRED, actor="system", code=Code.APPROVAL_EXPIRED)
+                payload = {"approval_id": approval.approval_id, "reason": "ttl"}
+                await w.move(txn, S.EXPIRED, actor="system", code=Code.APPROVAL_EXPIRED, payload=payload)
                 expired += 1
         return expired
 

@@ -8,8 +8,8 @@ may not act, or input the action refused), so every refused control action is on
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -21,6 +21,7 @@ from fiduciary.domain.errors import AccessError, ConfigError, InputError
 from fiduciary.domain.intents import PLATFORM
 from fiduciary.gate import Gate
 from fiduciary.keyring import Keyring
+from fiduciary.sinks.config import NO_SINKS, SinksFile
 from fiduciary.store import Store, WriteTx
 
 P = ParamSpec("P")
@@ -38,6 +39,10 @@ class ControlContext:
     clock: Clock
     rails_path: Path | None = None
     """The rails file operators add rails to (the running process reads it when it starts)."""
+    sinks: SinksFile = NO_SINKS
+    """The audit sinks of the sinks file, read when the process started."""
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """The environment the sinks file's `credential_env` names are read from."""
 
 
 class Part:

@@ -7,8 +7,9 @@ transaction, signed with the org's audit key, then stored in one transaction wit
 server makes one when `limits.checkpoint_entries` entries have been added since the last, or
 `limits.checkpoint_seconds` have passed with anything new; every export makes one too.
 
-Each process keeps one Merkle tree per org it has proved or checkpointed, extended with the
-entries added since, so a proof does not read the whole chain again.
+Each process keeps, per org, only the roots of the perfect subtrees of its chain (O(log n),
+extended with the entries added since), which is all a checkpoint needs; a proof or an export
+builds the whole tree it needs and lets it go.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from fiduciary.audit.export import (
     manifest_digest,
 )
 from fiduciary.audit.jwks import b64url
-from fiduciary.audit.merkle import MerkleTree
+from fiduciary.audit.merkle import Frontier, MerkleTree
 from fiduciary.control.base import ControlContext, Part, action, not_found
 from fiduciary.control.config import tenant_scope
 from fiduciary.control.roles import Action, Operator
@@ -108,7 +109,7 @@ class Evidence(Part):
 
     def __init__(self, ctx: ControlContext) -> None:
         super().__init__(ctx)
-        self._trees: dict[str, MerkleTree] = {}
+        self._frontiers: dict[str, Frontier] = {}
 
     @action(Action.AUDIT_CHECKPOINT)
     async def checkpoint(self, op: Operator, org_id: str | None = None) -> Checkpoint:
@@ -238,9 +239,9 @@ class Evidence(Part):
         if latest is not None and head[0] <= latest.size + 1 and await self._only_checkpointed(org_id, latest):
             return latest  # nothing but that checkpoint's own entry was added since
         size = head[0]
-        tree = await self.tree(org_id, size)
+        root = await self._root(org_id, size)
         signer = await self.ctx.keyring.signer(self.store.read, org_id, KeyPurpose.AUDIT)
-        unsigned = Checkpoint(org_id, size, tree.root(size), iso(self.ctx.clock.now()), signer.kid)
+        unsigned = Checkpoint(org_id, size, root, iso(self.ctx.clock.now()), signer.kid)
         made = Checkpoint(org_id, size, unsigned.root, unsigned.ts, unsigned.kid, signer.sign(unsigned.statement()))
         try:
             async with self.store.write() as w:
@@ -278,18 +279,30 @@ class Evidence(Part):
         return found[-1] if found else None
 
     async def tree(self, org_id: str, size: int) -> MerkleTree:
-        """The org's Merkle tree over at least its first `size` entries."""
-        tree = self._trees.setdefault(org_id, MerkleTree())
-        while tree.size < size:
-            page = await self.store.read.audit_hashes(
-                org_id, after_seq=tree.size, limit=min(limits.audit_verify_batch_rows, size - tree.size)
-            )
-            if not page or page[0][0] != tree.size + 1 or page[-1][0] != tree.size + len(page):
-                raise StoreError(
-                    f"org {org_id}'s chain has a gap after entry {tree.size}; run `fiduciary audit verify`"
-                )
-            tree.extend(leaf(entry_hash) for _, entry_hash in page)
+        """The Merkle tree of the org's first `size` entries."""
+        tree = MerkleTree()
+        await self._leaves(org_id, tree, size)
         return tree
+
+    async def _root(self, org_id: str, size: int) -> bytes:
+        """The Merkle root of the org's first `size` entries, from the entries added since the last."""
+        frontier = self._frontiers.get(org_id)
+        if frontier is None or frontier.size > size:
+            frontier = self._frontiers[org_id] = Frontier()
+        await self._leaves(org_id, frontier, size)
+        return frontier.root()
+
+    async def _leaves(self, org_id: str, grown: MerkleTree | Frontier, size: int) -> None:
+        """Extend `grown` with the org's entries up to `size`, a page at a time."""
+        while grown.size < size:
+            page = await self.store.read.audit_hashes(
+                org_id, after_seq=grown.size, limit=min(limits.audit_verify_batch_rows, size - grown.size)
+            )
+            if not page or page[0][0] != grown.size + 1 or page[-1][0] != grown.size + len(page):
+                raise StoreError(
+                    f"org {org_id}'s chain has a gap after entry {grown.size}; run `fiduciary audit verify`"
+                )
+            grown.extend(leaf(entry_hash) for _, entry_hash in page)
 
     async def org(self, org_id: str | None) -> str:
         """The org named, or the only tenant org; the platform org when named."""

@@ -63,6 +63,8 @@ class Action(StrEnum):
     AUDIT_CHECKPOINT = "audit.checkpoint"
     AUDIT_EXPORT = "audit.export"
     KEYS_ROTATE = "keys.rotate"
+    SINKS_READ = "sinks.read"
+    SINKS_RESUME = "sinks.resume"
 
 
 A = Action
@@ -82,6 +84,7 @@ _READS: Final = frozenset(
         A.RAILS_READ,
         A.METRICS_READ,
         A.KEYS_READ,
+        A.SINKS_READ,
     }
 )
 

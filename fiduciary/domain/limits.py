@@ -77,6 +77,33 @@ alert_retry_max_seconds: Final = 3600
 alert_timeout_ms: Final = 5_000
 alert_deliveries_per_round_max: Final = 100
 
+# Audit sinks.
+sinks_max: Final = 16
+"""Most sinks one sinks file may configure."""
+sink_timeout_ms: Final = 10_000
+"""Longest wait for a sink's answer; after it the batch counts as not delivered and is sent again."""
+sink_batches_per_round: Final = 10
+"""Batches one maintenance round sends to one sink for one org: a round's work stays bounded."""
+sink_retry_base_seconds: Final = 5
+sink_retry_max_seconds: Final = 900
+"""The longest a failing sink waits before it is tried again (a `Retry-After` is capped here too)."""
+sink_error_chars_max: Final = 200
+"""Longest reason recorded for a sink's last error: a code and a few words, never a response body."""
+splunk_batch_bytes_max: Final = 1024 * 1024
+"""Splunk HEC refuses a request larger than its `max_content_length`; 1 MB, Splunk Cloud's limit."""
+splunk_batch_events_max: Final = 1_000
+datadog_batch_bytes_max: Final = 5 * 1000 * 1000
+"""Datadog's logs intake: at most 5 MB (uncompressed) per request..."""
+datadog_batch_entries_max: Final = 1_000
+"""...at most 1,000 log entries per request..."""
+datadog_entry_bytes_max: Final = 1000 * 1000
+"""...and at most 1 MB per entry (a larger one is truncated, so it is never sent)."""
+s3_batch_entries_max: Final = 100_000
+"""Most entries in one S3 bundle; it ends at the latest checkpoint that keeps within this."""
+s3_manifest_seconds_default: Final = 300
+"""How often an S3 sink writes a bundle (entries and their signed manifest) of what was added."""
+s3_manifest_seconds_max: Final = 86_400
+
 # Rails.
 rail_note_chars_max: Final = 500
 """Longest free text from a rail that may be shown to the model (after screening)."""

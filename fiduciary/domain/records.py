@@ -305,3 +305,37 @@ class FundingRow:
     created_by: str
     created_at: str
     updated_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class SinkCursorRow:
+    """How far one sink has taken one org's chain, and how its last attempt went."""
+
+    sink: str
+    org_id: str
+    seq: int
+    """The last entry the sink acknowledged (0: none yet); every entry up to it was delivered."""
+    delivered_at: str | None
+    attempts: int
+    """Failed attempts since the last success."""
+    next_at: str | None
+    """Not tried again before this time (after a failure)."""
+    error_status: int | None
+    error: str | None
+    error_at: str | None
+    bundles: int
+    """S3: how many signed bundles were written (the number of the last manifest)."""
+    manifest_sha256: bytes | None
+    """S3: the digest of the last manifest, which the next one names as its previous."""
+
+
+@dataclass(frozen=True, slots=True)
+class SinkStateRow:
+    """A sink stopped because it refused our requests (a 4xx other than 408 and 429), until an admin resumes it."""
+
+    sink: str
+    stopped_at: str | None
+    stop_status: int | None
+    stop_reason: str | None
+    resumed_at: str | None
+    resumed_by: str | None

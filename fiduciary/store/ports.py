@@ -39,6 +39,8 @@ from fiduciary.domain.records import (
     PolicyRow,
     RefusalWindow,
     SessionRow,
+    SinkCursorRow,
+    SinkStateRow,
     TaintRow,
     TransactionRow,
 )
@@ -301,6 +303,14 @@ class Reads(KeyReads, Protocol):
         """The record of an org's signed exports, oldest first."""
         ...
 
+    async def sink_cursors(self, sink: str | None = None) -> list[SinkCursorRow]:
+        """The cursors of one sink (every sink's when None), by sink and org."""
+        ...
+
+    async def sink_states(self) -> list[SinkStateRow]:
+        """Every sink that was ever stopped, by name."""
+        ...
+
     async def audit_by_subject_anywhere(self, subject: str) -> list[AuditEntry]:
         """Control-plane lookup: the entries about `subject` in every org's chain (bounded)."""
         ...
@@ -495,6 +505,24 @@ class WriteTx(Reads, Protocol):
         self, delivery_id: str, *, status: int | None, delivered: bool, failed: bool, next_at: datetime
     ) -> None:
         """One delivery attempt: delivered, given up, or due again at `next_at`."""
+        ...
+
+    async def advance_sink(
+        self, sink: str, org_id: str, *, seq: int, bundles: int | None = None, manifest_sha256: bytes | None = None
+    ) -> None:
+        """The sink acknowledged every entry up to `seq`: the cursor moves there (never back)."""
+        ...
+
+    async def sink_failed(self, sink: str, org_id: str, *, status: int | None, error: str, next_at: datetime) -> None:
+        """One failed attempt: recorded with its status and reason, and not tried again before `next_at`."""
+        ...
+
+    async def stop_sink(self, sink: str, *, status: int | None, reason: str) -> bool:
+        """Stop a sink until an admin resumes it; False if it already was stopped."""
+        ...
+
+    async def resume_sink(self, sink: str, *, by: str) -> bool:
+        """Lift a stop and make every cursor of the sink due now; False if it was not stopped."""
         ...
 
     async def open_refusal_window(self, window: RefusalWindow) -> None:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from fiduciary.audit.merkle import (
     EMPTY_ROOT,
+    Frontier,
     MerkleTree,
     ProofError,
     leaf_hash,
@@ -404,3 +405,15 @@ def test_random_proofs_over_a_large_tree_verify_against_prefix_roots(data: st.Da
     if consistency:
         with pytest.raises(ProofError):
             verify_consistency(old, new, TREE.root(old), new_root, consistency[1:])
+
+
+def test_a_frontier_grown_leaf_by_leaf_or_in_batches_has_every_prefix_root() -> None:
+    leaves = [leaf_hash(bytes([n % 256, n // 256])) for n in range(300)]
+    one, batched = Frontier(), Frontier()
+    assert one.root() == EMPTY_ROOT
+    for n, leaf in enumerate(leaves, 1):
+        one.extend([leaf])
+        assert (one.size, one.root()) == (n, root_of(leaves[:n]))
+    for start in range(0, 300, 37):
+        batched.extend(leaves[start : start + 37])
+        assert batched.root() == root_of(leaves[: batched.size])

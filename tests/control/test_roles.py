@@ -66,6 +66,8 @@ CALLS: dict[Action, Call] = {
     Action.AUDIT_EXPORT: lambda rt, op, t: rt.control.evidence.export(
         op, t.org_id, fmt="jsonl", out=Path(tempfile.mkdtemp()) / f"export-{op.role}"
     ),
+    Action.SINKS_READ: lambda rt, op, t: rt.control.sinks.status(op),
+    Action.SINKS_RESUME: lambda rt, op, t: rt.control.sinks.resume(op, "no-such-sink"),
 }
 
 

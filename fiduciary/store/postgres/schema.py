@@ -569,6 +569,32 @@ CREATE TRIGGER exports_append_only_truncate BEFORE TRUNCATE ON exports
 """Signed checkpoints (an org's chain size and its RFC 9162 Merkle root, signed with the org's
 audit key) and the record of each signed export, whose manifest names the one before it."""
 
+SINKS: Final = """
+CREATE TABLE sink_cursors (
+    sink            TEXT COLLATE "C" NOT NULL,
+    org_id          TEXT COLLATE "C" NOT NULL REFERENCES orgs(org_id),
+    seq             BIGINT NOT NULL DEFAULT 0 CHECK (seq >= 0),
+    delivered_at    TEXT COLLATE "C",
+    attempts        BIGINT NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    next_at         TEXT COLLATE "C",
+    error_status    BIGINT,
+    error           TEXT COLLATE "C",
+    error_at        TEXT COLLATE "C",
+    bundles         BIGINT NOT NULL DEFAULT 0 CHECK (bundles >= 0),
+    manifest_sha256 BYTEA CHECK (manifest_sha256 IS NULL OR octet_length(manifest_sha256) = 32),
+    PRIMARY KEY (sink, org_id)
+);
+CREATE TABLE sink_states (
+    sink        TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+    stopped_at  TEXT COLLATE "C",
+    stop_status BIGINT,
+    stop_reason TEXT COLLATE "C",
+    resumed_at  TEXT COLLATE "C",
+    resumed_by  TEXT COLLATE "C"
+);
+"""
+
+
 MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (
     ("0001_initial", INITIAL),
     ("0002_screening", SCREENING),
@@ -582,5 +608,6 @@ MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (
     ("0010_fundings", FUNDINGS),
     ("0011_audit_bytes", AUDIT_BYTES),
     ("0012_evidence", EVIDENCE),
+    ("0013_sinks", SINKS),
 )
 """(name, SQL) in the order they apply, named as SQLite's. Append only: never edit a published migration."""

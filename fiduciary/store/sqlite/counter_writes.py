@@ -1,4 +1,4 @@
-"""The writes of the durable counters, the alert outbox and the refusal windows.
+"""The writes of the durable counters, the alert outbox, the refusal windows and the audit sinks' cursors.
 
 Split from `writer.py` by job: these rows are bookkeeping the gate keeps beside each hold,
 release and settlement, in the same transaction (a `Writer` is one of these).
@@ -119,3 +119,51 @@ class CounterWrites(Queries):
             "DELETE FROM refusal_windows WHERE org_id = ? AND source = ? AND kind = ? AND window_start = ?",
             (window.org_id, window.source, window.kind, window.window_start),
         )
+
+    # Audit sinks: bookkeeping of delivery, not state the chain describes.
+
+    async def advance_sink(
+        self, sink: str, org_id: str, *, seq: int, bundles: int | None = None, manifest_sha256: bytes | None = None
+    ) -> None:
+        """The sink acknowledged every entry up to `seq`: the cursor moves there (never back)."""
+        await self._exec(
+            "INSERT INTO sink_cursors (sink, org_id, seq, delivered_at, bundles, manifest_sha256) "
+            "VALUES (?, ?, ?, ?, COALESCE(?, 0), ?) ON CONFLICT (sink, org_id) DO UPDATE SET "
+            "seq = excluded.seq, delivered_at = excluded.delivered_at, attempts = 0, next_at = NULL, "
+            "bundles = COALESCE(?, sink_cursors.bundles), "
+            "manifest_sha256 = COALESCE(excluded.manifest_sha256, sink_cursors.manifest_sha256) "
+            "WHERE sink_cursors.seq <= excluded.seq",
+            (sink, org_id, seq, iso(self.now), bundles, manifest_sha256, bundles),
+        )
+
+    async def sink_failed(self, sink: str, org_id: str, *, status: int | None, error: str, next_at: datetime) -> None:
+        """One failed attempt: recorded with its status and reason, and not tried again before `next_at`."""
+        await self._exec(
+            "INSERT INTO sink_cursors (sink, org_id, attempts, next_at, error_status, error, error_at) "
+            "VALUES (?, ?, 1, ?, ?, ?, ?) ON CONFLICT (sink, org_id) DO UPDATE SET "
+            "attempts = sink_cursors.attempts + 1, next_at = excluded.next_at, error_status = excluded.error_status, "
+            "error = excluded.error, error_at = excluded.error_at",
+            (sink, org_id, iso(next_at), status, error, iso(self.now)),
+        )
+
+    async def stop_sink(self, sink: str, *, status: int | None, reason: str) -> bool:
+        """Stop a sink until an admin resumes it; False if it already was stopped."""
+        return bool(
+            await self._exec(
+                "INSERT INTO sink_states (sink, stopped_at, stop_status, stop_reason) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (sink) DO UPDATE SET stopped_at = excluded.stopped_at, "
+                "stop_status = excluded.stop_status, stop_reason = excluded.stop_reason "
+                "WHERE sink_states.stopped_at IS NULL",
+                (sink, iso(self.now), status, reason),
+            )
+        )
+
+    async def resume_sink(self, sink: str, *, by: str) -> bool:
+        """Lift a stop and make every cursor of the sink due now; False if it was not stopped."""
+        changed = await self._exec(
+            "UPDATE sink_states SET stopped_at = NULL, resumed_at = ?, resumed_by = ? "
+            "WHERE sink = ? AND stopped_at IS NOT NULL",
+            (iso(self.now), by, sink),
+        )
+        await self._exec("UPDATE sink_cursors SET attempts = 0, next_at = NULL WHERE sink = ?", (sink,))
+        return bool(changed)

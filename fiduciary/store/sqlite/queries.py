@@ -34,6 +34,8 @@ from fiduciary.domain.records import (
     PolicyRow,
     RefusalWindow,
     SessionRow,
+    SinkCursorRow,
+    SinkStateRow,
     TaintRow,
     TransactionRow,
 )
@@ -587,6 +589,20 @@ class Queries:
         """The record of an org's signed exports, oldest first."""
         sql = "SELECT * FROM exports WHERE org_id = ? ORDER BY number"
         return [ExportRow(**dict(row)) for row in await self._all(sql, (org_id,))]
+
+    # Audit sinks.
+
+    async def sink_cursors(self, sink: str | None = None) -> list[SinkCursorRow]:
+        """The cursors of one sink (every sink's when None), by sink and org."""
+        if sink is None:
+            rows = await self._all("SELECT * FROM sink_cursors ORDER BY sink, org_id")
+        else:
+            rows = await self._all("SELECT * FROM sink_cursors WHERE sink = ? ORDER BY org_id", (sink,))
+        return [SinkCursorRow(**dict(row)) for row in rows]
+
+    async def sink_states(self) -> list[SinkStateRow]:
+        """Every sink that was ever stopped, by name."""
+        return [SinkStateRow(**dict(row)) for row in await self._all("SELECT * FROM sink_states ORDER BY sink")]
 
 
 def _agent(row: sqlite3.Row) -> AgentRow:

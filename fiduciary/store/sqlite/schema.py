@@ -554,6 +554,32 @@ CREATE TRIGGER exports_append_only_delete BEFORE DELETE ON exports
 """Signed checkpoints (an org's chain size and its RFC 9162 Merkle root, signed with the org's
 audit key) and the record of each signed export, whose manifest names the one before it."""
 
+SINKS: Final = """
+CREATE TABLE sink_cursors (
+    sink            TEXT NOT NULL,
+    org_id          TEXT NOT NULL REFERENCES orgs(org_id),
+    seq             INTEGER NOT NULL DEFAULT 0 CHECK (seq >= 0),
+    delivered_at    TEXT,
+    attempts        INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    next_at         TEXT,
+    error_status    INTEGER,
+    error           TEXT,
+    error_at        TEXT,
+    bundles         INTEGER NOT NULL DEFAULT 0 CHECK (bundles >= 0),
+    manifest_sha256 BLOB CHECK (manifest_sha256 IS NULL OR length(manifest_sha256) = 32),
+    PRIMARY KEY (sink, org_id)
+) STRICT;
+CREATE TABLE sink_states (
+    sink        TEXT NOT NULL PRIMARY KEY,
+    stopped_at  TEXT,
+    stop_status INTEGER,
+    stop_reason TEXT,
+    resumed_at  TEXT,
+    resumed_by  TEXT
+) STRICT;
+"""
+
+
 MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (
     ("0001_initial", INITIAL),
     ("0002_screening", SCREENING),
@@ -567,5 +593,6 @@ MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (
     ("0010_fundings", FUNDINGS),
     ("0011_audit_bytes", AUDIT_BYTES),
     ("0012_evidence", EVIDENCE),
+    ("0013_sinks", SINKS),
 )
 """(name, SQL) in the order they apply. Append only: never edit a published migration."""
