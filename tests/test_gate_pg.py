@@ -23,6 +23,7 @@ from tests.control import (
     test_replay,
     test_roles,
     test_sinks,
+    test_sinks_s3,
 )
 from tests.pg import postgres_settings, rerun
 
@@ -49,4 +50,5 @@ RERUN = rerun(
     test_export,
     test_receipts,
     test_sinks,
+    test_sinks_s3,
 )
