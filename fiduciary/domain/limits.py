@@ -82,6 +82,9 @@ sinks_max: Final = 16
 """Most sinks one sinks file may configure."""
 sink_timeout_ms: Final = 10_000
 """Longest wait for a sink's answer; after it the batch counts as not delivered and is sent again."""
+sink_claim_seconds: Final = 600
+"""How long one process holds a (sink, org) pair while it sends: others leave it alone meanwhile,
+and take it over once this has passed (a process that died mid-round)."""
 sink_batches_per_round: Final = 10
 """Batches one maintenance round sends to one sink for one org: a round's work stays bounded."""
 sink_retry_base_seconds: Final = 5

@@ -121,7 +121,9 @@ class Delivery:
         delivered = 0
         async with httpx2.AsyncClient(follow_redirects=False) as http:
             for org_id in due:
-                cursor = cursors.get(org_id)
+                if not await self._claim(config, org_id):
+                    continue  # another process is sending this org's entries to this sink
+                cursor = (await self._cursors(config)).get(org_id)
                 try:
                     if config.kind is SinkKind.S3:
                         sent, answer = await self._bundle(config, client, org_id, cursor, now)
@@ -134,7 +136,17 @@ class Delivery:
                 if answer is not None:
                     self._paused[config.name] = await self._failed(config, org_id, None if sent else cursor, answer)
                     break  # the sink is failing: the other orgs wait until it is due again
+                async with self.store.write() as w:
+                    await w.release_sink(config.name, org_id)
         return delivered
+
+    async def _claim(self, config: SinkConfig, org_id: str) -> bool:
+        """Hold the (sink, org) pair while this process sends, so no two instances send it at once."""
+        async with self.store.write() as w:
+            return await w.claim_sink(config.name, org_id, until=w.now + timedelta(seconds=limits.sink_claim_seconds))
+
+    async def _cursors(self, config: SinkConfig) -> dict[str, SinkCursorRow]:
+        return {c.org_id: c for c in await self.store.read.sink_cursors(config.name)}
 
     async def _batches(
         self, config: SinkConfig, http: httpx2.AsyncClient, credential: str | None, org_id: str,

@@ -517,6 +517,15 @@ class WriteTx(Reads, Protocol):
         """One failed attempt: recorded with its status and reason, and not tried again before `next_at`."""
         ...
 
+    async def claim_sink(self, sink: str, org_id: str, *, until: datetime) -> bool:
+        """Take the (sink, org) pair for this process until `until`, unless it is claimed or backed
+        off past now; True if this process took it."""
+        ...
+
+    async def release_sink(self, sink: str, org_id: str) -> None:
+        """Let the (sink, org) pair go: due again at once, for any process."""
+        ...
+
     async def stop_sink(self, sink: str, *, status: int | None, reason: str) -> bool:
         """Stop a sink until an admin resumes it; False if it already was stopped."""
         ...

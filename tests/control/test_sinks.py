@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict, replace
 from datetime import timedelta
 
+import anyio
 import pytest
 
 from fiduciary.control import Operator, Role, SinkStatus, Tenant
@@ -256,3 +257,29 @@ async def test_a_server_does_not_start_with_a_sink_whose_credential_is_unset(
     with pytest.raises(ConfigError, match="SPLUNK_HEC_TOKEN is not set"):
         async with open_runtime(settings, clock=clock, maintain=True):
             pass
+
+
+async def test_sink_two_instances_delivering_at_once_send_each_entry_once_and_take_over_a_dead_ones_claim(
+    settings: Settings, tenant: Tenant, clock: FakeClock
+) -> None:
+    async with receivers() as (hec, hec_url, _, dd_url):
+        text = sinks_file(hec_url, dd_url, hec="max_batch_events = 3")
+        async with sinking(settings, clock, text) as one, sinking(settings, clock, text) as two:
+            for n in range(8):
+                await pay(one, tenant, f"k{n}")
+            for _ in range(10):
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(one.control.sinks.deliver)
+                    tg.start_soon(two.control.sinks.deliver)
+            head = await heads(one)
+            for org, seq in head.items():
+                assert hec.seqs(org) == list(range(1, seq + 1)), "in order, and no entry sent by both"
+
+            await pay(one, tenant, "after")
+            async with one.store.write() as w:  # an instance that died holding the pair
+                assert await w.claim_sink("splunk", tenant.org_id, until=w.now + timedelta(seconds=600))
+            await two.control.sinks.deliver()
+            assert hec.seqs(tenant.org_id)[-1] == head[tenant.org_id], "nobody sends a claimed pair"
+            clock.advance(seconds=601)
+            await two.control.sinks.deliver()
+            assert hec.seqs(tenant.org_id)[-1] == (await heads(two))[tenant.org_id], "taken over once it expired"

@@ -129,7 +129,7 @@ class CounterWrites(Queries):
         await self._exec(
             "INSERT INTO sink_cursors (sink, org_id, seq, delivered_at, bundles, manifest_sha256) "
             "VALUES (?, ?, ?, ?, COALESCE(?, 0), ?) ON CONFLICT (sink, org_id) DO UPDATE SET "
-            "seq = excluded.seq, delivered_at = excluded.delivered_at, attempts = 0, next_at = NULL, "
+            "seq = excluded.seq, delivered_at = excluded.delivered_at, attempts = 0, "
             "bundles = COALESCE(?, sink_cursors.bundles), "
             "manifest_sha256 = COALESCE(excluded.manifest_sha256, sink_cursors.manifest_sha256) "
             "WHERE sink_cursors.seq <= excluded.seq",
@@ -145,6 +145,20 @@ class CounterWrites(Queries):
             "error = excluded.error, error_at = excluded.error_at",
             (sink, org_id, iso(next_at), status, error, iso(self.now)),
         )
+
+    async def claim_sink(self, sink: str, org_id: str, *, until: datetime) -> bool:
+        """Take the (sink, org) pair until `until`, unless another process holds it or it is backed off."""
+        return bool(
+            await self._exec(
+                "INSERT INTO sink_cursors (sink, org_id, next_at) VALUES (?, ?, ?) ON CONFLICT (sink, org_id) "
+                "DO UPDATE SET next_at = excluded.next_at "
+                "WHERE sink_cursors.next_at IS NULL OR sink_cursors.next_at <= ?",
+                (sink, org_id, iso(until), iso(self.now)),
+            )
+        )
+
+    async def release_sink(self, sink: str, org_id: str) -> None:
+        await self._exec("UPDATE sink_cursors SET next_at = NULL WHERE sink = ? AND org_id = ?", (sink, org_id))
 
     async def stop_sink(self, sink: str, *, status: int | None, reason: str) -> bool:
         """Stop a sink until an admin resumes it; False if it already was stopped."""
