@@ -12,7 +12,7 @@ import anyio
 import psycopg
 import pytest
 
-from fiduciary.control import Tenant, verify_chain
+from fiduciary.control import MandateSpec, Scope, Tenant, verify_chain
 from fiduciary.domain.clock import FakeClock
 from fiduciary.domain.errors import StoreError
 from fiduciary.domain.intents import AgentRef, PaymentRequest, Tool
@@ -101,3 +101,33 @@ async def test_a_connection_lost_mid_transaction_fails_the_call_and_leaves_nothi
         assert "org_b" in await store.read.org_ids()
     finally:
         await store.close()
+
+
+async def test_a_policy_version_a_kill_switch_and_a_revocation_made_on_one_instance_hold_on_the_other_at_once(
+    settings: Settings, clock: FakeClock
+) -> None:
+    tenant = await make_tenant(settings, clock, terms=TERMS)
+    caller = AgentRef(tenant.org_id, tenant.project_id, tenant.agent_id)
+    assert 'amount = "500.00"' in TEST_POLICY
+    async with open_runtime(settings, clock=clock) as one, open_runtime(settings, clock=clock) as two:
+        assert (await one.gate.request(caller, request(1), reference="ref_1")).status is Status.EXECUTED  # warm
+        stricter = TEST_POLICY.replace('amount = "500.00"', 'amount = "15.00"', 1)
+        await two.control.config.apply_policy(tenant.admin, None, None, stricter)
+        over = await one.gate.request(caller, request(2), reference="ref_2")
+        assert (over.status, over.code.value) == (Status.DENIED, "amount_over_limit"), "the new version, at once"
+
+        await two.control.config.apply_policy(tenant.admin, None, None, TEST_POLICY)
+        await two.control.kill.pull(tenant.admin, Scope.AGENT, tenant.agent_id, reason="incident")
+        frozen = await one.gate.request(caller, request(3), reference="ref_3")
+        assert (frozen.status, frozen.code.value) == (Status.DENIED, "agent_frozen")
+        await two.control.kill.lift(tenant.admin, Scope.AGENT, tenant.agent_id)
+        revoked = await one.gate.request(caller, request(4), reference="ref_4")
+        assert revoked.code.value == "mandate_revoked", "the kill switch revoked the mandate for good"
+
+        spec = MandateSpec(agent_id=tenant.agent_id, currency="USD", max_per_use="50.00", total_cap="100.00",
+                           purpose="after the incident")  # fmt: skip
+        issued = await two.control.mandates.issue(tenant.admin, spec)
+        assert (await one.gate.request(caller, request(5), reference="ref_5")).status is Status.EXECUTED
+        await two.control.mandates.revoke(tenant.admin, issued.row.mandate_id, reason="done")
+        after = await one.gate.request(caller, request(6), reference="ref_6")
+        assert (after.status, after.code.value) == (Status.DENIED, "mandate_revoked")
