@@ -1,11 +1,13 @@
 """Several instances on one PostgreSQL database against one instance on SQLite, in the same run.
 
-    python bench/instances.py [--payments 400] [--callers 16]
+    python bench/instances.py [--payments 400] [--callers 16] [--orgs 4]
 
 1. Throughput: `--callers` concurrent agents' payments (each agent its own wallet and mandate)
    through 1, 2 and 4 instances on one PostgreSQL database (each instance a runtime of its own:
    its own connection pool, gate and rails, as separate servers would be), and through one
    instance on SQLite; payments per second of each.
+   Then the same agents spread over `--orgs` orgs, through 1 and 4 instances: a payment locks only
+   its own org, so transactions of different orgs run side by side.
 2. One budget across instances: 64 concurrent 20.00 USD payments spread over 4 instances against
    a 600.00 USD daily budget: what settled, which must never exceed it, and the chain verified.
 
@@ -29,7 +31,7 @@ import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fiduciary.control import MandateSpec, TenantSpec, verify_chain
+from fiduciary.control import MandateSpec, Operator, Tenant, TenantSpec, verify_chain
 from fiduciary.domain.intents import AgentRef, PaymentRequest, Tool
 from fiduciary.domain.money import parse_amount
 from fiduciary.domain.results import Status
@@ -44,20 +46,29 @@ OPEN = 'name = "bench"\ncurrencies = ["USD"]\n'
 BUDGET = OPEN + '\n[[rules]]\nid = "day"\nkind = "daily_budget"\ncurrency = "USD"\namount = "600.00"\n'
 
 
-async def tenant(settings: Settings, policy: str, agents: int) -> list[AgentRef]:
-    """A tenant with `agents` funded agents, each with its own mandate."""
+async def tenant(settings: Settings, policy: str, agents: int, *, orgs: int = 1) -> list[AgentRef]:
+    """`orgs` tenants with `agents` funded agents between them, each with its own mandate."""
     terms = OpenTerms(currency="USD", max_per_use_minor=10_000, total_cap_minor=10**12, tools=("pay",), purpose="b")
     spec = TenantSpec("bench", "bench-0", policy, parse_amount("1000000.00", "USD"), terms, 1)
+    callers: list[AgentRef] = []
     async with open_runtime(settings, resume=False, create=True) as rt:
         made = await rt.control.initialise(spec, admin_name="bench")
-        callers = [AgentRef(made.org_id, made.project_id, made.agent_id)]
-        for n in range(1, agents):
-            row, _ = await rt.control.agents.add(made.admin, f"bench-{n}", project_id=made.project_id)
-            await rt.control.wallets.fund(made.admin, row.ref.agent_id, parse_amount("1000000.00", "USD"))
-            mandate = MandateSpec(agent_id=row.ref.agent_id, currency="USD", max_per_use="100.00",
-                                  total_cap="10000000.00", purpose="b")  # fmt: skip
-            await rt.control.mandates.issue(made.admin, mandate)
-            callers.append(row.ref)
+        for n in range(orgs):
+            org = made if n == 0 else await rt.control.agents.create_tenant(made.admin, spec)
+            callers += await _agents(rt, made.admin, org, agents // orgs)
+    return callers
+
+
+async def _agents(rt: Runtime, admin: Operator, made: Tenant, agents: int) -> list[AgentRef]:
+    """The tenant's first agent and `agents - 1` more, funded, each with its own mandate."""
+    callers = [AgentRef(made.org_id, made.project_id, made.agent_id)]
+    for n in range(1, agents):
+        row, _ = await rt.control.agents.add(admin, f"bench-{n}", project_id=made.project_id)
+        await rt.control.wallets.fund(admin, row.ref.agent_id, parse_amount("1000000.00", "USD"))
+        mandate = MandateSpec(agent_id=row.ref.agent_id, currency="USD", max_per_use="100.00",
+                              total_cap="10000000.00", purpose="b")  # fmt: skip
+        await rt.control.mandates.issue(admin, mandate)
+        callers.append(row.ref)
     return callers
 
 
@@ -112,6 +123,12 @@ async def measure(args: argparse.Namespace, cluster: Cluster) -> dict[str, Any]:
             settings = Settings(home=Path(tmp) / f"pg{width}", log_level="WARNING", database_url=url)
             callers = await tenant(settings, OPEN, args.callers)
             report["postgresql"][str(width)] = round(await rate(settings, width, callers, args.payments), 1)
+        report["postgresql_orgs"] = {"orgs": args.orgs}
+        for width in (1, WIDTHS[-1]):
+            url = cluster.create_database(f"bench_orgs_{width}")
+            settings = Settings(home=Path(tmp) / f"pg-orgs{width}", log_level="WARNING", database_url=url)
+            callers = await tenant(settings, OPEN, args.callers, orgs=args.orgs)
+            report["postgresql_orgs"][str(width)] = round(await rate(settings, width, callers, args.payments), 1)
         settings = Settings(home=Path(tmp) / "budget", log_level="WARNING", database_url=cluster.create_database("b"))
         (caller,) = await tenant(settings, BUDGET, 1)
         report["one_budget"] = await one_budget(settings, caller)
@@ -122,6 +139,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--payments", type=int, default=400, help="payments per throughput measurement")
     parser.add_argument("--callers", type=int, default=16, help="agents paying at once")
+    parser.add_argument("--orgs", type=int, default=4, help="orgs the agents are spread over in the last runs")
     args = parser.parse_args()
     with running_cluster() as cluster:
         report = anyio.run(measure, args, cluster)
@@ -129,6 +147,10 @@ def main() -> None:
     print(f"  SQLite, 1 instance       {report['sqlite_1']:>8}")
     for width, value in report["postgresql"].items():
         print(f"  PostgreSQL, {width} instance{'s' if width != '1' else ' '}  {value:>8}")
+    spread = report["postgresql_orgs"]
+    for width in (1, WIDTHS[-1]):
+        print(f"  PostgreSQL, {width} instance{'s' if width != 1 else ' '}  {spread[str(width)]:>8}   "
+              f"(the agents spread over {spread['orgs']} orgs)")  # fmt: skip
     budget = report["one_budget"]
     print(f"\n64 concurrent 20.00 USD payments over 4 instances, 600.00 USD a day: settled {budget['settled']} "
           f"(within: {budget['within_budget']}), chain verifies: {budget['chain_verifies']}")  # fmt: skip

@@ -114,8 +114,8 @@ class Watch:
         original = rt.store.write
 
         @asynccontextmanager
-        async def write() -> AsyncIterator[Any]:
-            async with original() as w:
+        async def write(org_id: str | None = None) -> AsyncIterator[Any]:
+            async with original(org_id) as w:
                 yield w
             self.collect()
 

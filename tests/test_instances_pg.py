@@ -131,3 +131,42 @@ async def test_a_policy_version_a_kill_switch_and_a_revocation_made_on_one_insta
         await two.control.mandates.revoke(tenant.admin, issued.row.mandate_id, reason="done")
         after = await one.gate.request(caller, request(6), reference="ref_6")
         assert (after.status, after.code.value) == (Status.DENIED, "mandate_revoked")
+
+
+async def test_two_orgs_pay_side_by_side_each_within_its_budget_and_each_chain_holds(
+    settings: Settings, clock: FakeClock
+) -> None:
+    first = await make_tenant(settings, clock, terms=TERMS)
+    second = await make_tenant(settings, clock, terms=TERMS)
+    callers = [AgentRef(t.org_id, t.project_id, t.agent_id) for t in (first, second)]
+    assert callers[0].org_id != callers[1].org_id
+    outcomes: list[tuple[str, Outcome]] = []
+    async with open_runtime(settings, clock=clock) as one, open_runtime(settings, clock=clock) as two:
+
+        async def pay(rt: Runtime, caller: AgentRef, i: int) -> None:
+            outcomes.append((caller.org_id, await rt.gate.request(caller, request(i), reference=f"ref_{i}")))
+
+        async with anyio.create_task_group() as tg:
+            for i in range(64):
+                tg.start_soon(pay, one if i % 2 else two, callers[i % 4 // 2], i)
+        reports = [await verify_chain(one.store.read, caller.org_id) for caller in callers]
+    for caller in callers:
+        settled = [o for org, o in outcomes if org == caller.org_id and o.status is Status.EXECUTED]
+        assert len(settled) == 30, "each org's 600.00 day, in 20.00 payments, whichever instance took them"
+    assert all(report.ok for report in reports), reports
+
+
+async def test_a_transaction_of_one_org_that_writes_another_orgs_chain_is_refused_and_rolled_back(
+    settings: Settings, clock: FakeClock
+) -> None:
+    first = await make_tenant(settings, clock, terms=TERMS)
+    second = await make_tenant(settings, clock, terms=TERMS)
+    async with open_runtime(settings, clock=clock) as rt:
+        head = await rt.store.read.audit_head(first.org_id)
+        with pytest.raises(StoreError, match="may not write the chain of"):
+            async with rt.store.write(second.org_id) as w:
+                await w.audit(second.org_id, None, actor="system", type="test.mine", subject=None, payload={})
+                await w.audit(first.org_id, None, actor="system", type="test.theirs", subject=None, payload={})
+        assert await rt.store.read.audit_head(first.org_id) == head
+        assert not [e for e in await rt.store.read.audit_page(second.org_id, after_seq=0, limit=1000)
+                    if e.body.type == "test.mine"], "the whole transaction rolled back"  # fmt: skip

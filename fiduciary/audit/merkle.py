@@ -75,6 +75,22 @@ class Frontier:
             root = node_hash(node, root)
         return root
 
+    def saved(self) -> bytes:
+        """The subtree roots, largest first, concatenated: with the size, all `restored` needs."""
+        return b"".join(node for _, node in self._nodes)
+
+    @classmethod
+    def restored(cls, size: int, saved: bytes) -> Frontier:
+        """The frontier of a tree of `size` leaves from its `saved()` bytes: one 32-byte root per
+        bit set in `size`, the highest first."""
+        heights = [h for h in range(size.bit_length() - 1, -1, -1) if size >> h & 1] if size > 0 else []
+        if size < 0 or len(saved) != HASH_SIZE * len(heights):
+            raise ValueError(f"a frontier of {size} leaves is {HASH_SIZE * len(heights)} bytes, not {len(saved)}")
+        frontier = cls()
+        frontier._nodes = [(h, saved[i * HASH_SIZE : (i + 1) * HASH_SIZE]) for i, h in enumerate(heights)]
+        frontier.size = size
+        return frontier
+
 
 class MerkleTree:
     """An append-only RFC 9162 tree over leaf hashes, answering for any of its prefixes.

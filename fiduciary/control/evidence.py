@@ -245,7 +245,7 @@ class Evidence(Part):
         made = Checkpoint(org_id, size, unsigned.root, unsigned.ts, unsigned.kid, signer.sign(unsigned.statement()))
         try:
             async with self.store.write() as w:
-                await w.insert_checkpoint(made)
+                await w.insert_checkpoint(made, frontier=self._frontiers[org_id].saved())
                 payload = {"size": size, "root": made.root.hex(), "kid": made.kid}
                 await w.audit(org_id, None, actor=actor, type="audit.checkpointed", subject=None, payload=payload)
         except ConflictError:  # another instance stored this size first
@@ -288,9 +288,22 @@ class Evidence(Part):
         """The Merkle root of the org's first `size` entries, from the entries added since the last."""
         frontier = self._frontiers.get(org_id)
         if frontier is None or frontier.size > size:
-            frontier = self._frontiers[org_id] = Frontier()
+            frontier = self._frontiers[org_id] = await self._saved_frontier(org_id, size)
         await self._leaves(org_id, frontier, size)
         return frontier.root()
+
+    async def _saved_frontier(self, org_id: str, size: int) -> Frontier:
+        """The frontier stored with the org's latest checkpoint of at most `size` entries, if it still
+        gives that checkpoint's signed root; else an empty one (the whole chain is read)."""
+        found = await self.store.read.checkpoint_frontier(org_id, at_most=size)
+        if found is None:
+            return Frontier()
+        checkpoint, saved = found
+        try:
+            frontier = Frontier.restored(checkpoint.size, saved)
+        except ValueError:
+            return Frontier()
+        return frontier if frontier.root() == checkpoint.root else Frontier()
 
     async def _leaves(self, org_id: str, grown: MerkleTree | Frontier, size: int) -> None:
         """Extend `grown` with the org's entries up to `size`, a page at a time."""

@@ -177,7 +177,7 @@ class Gate:
     async def _submit(self, intent: PaymentIntent, *, reference: str) -> Outcome:
         with metrics.timed("screen"):
             screening = screen(intent, await self.configs.for_org(self.store.read, intent.caller.org_id))
-        async with self.store.write() as w:
+        async with self.store.write(intent.caller.org_id) as w:
             existing = await w.transaction_by_key(intent.caller, intent.idempotency_key)
             if existing is not None:
                 return await self._replay(w, existing, intent, reference)

@@ -106,7 +106,7 @@ class Settlement:
 
     async def dispatch(self, txn: TransactionRow) -> TransactionRow:
         """Verify the closed mandate again, record the dispatch, call the rail, settle."""
-        async with self.store.write() as w:
+        async with self.store.write(txn.org_id) as w:
             fresh = await w.transaction(txn.org_id, txn.project_id, txn.transaction_id)
             assert fresh is not None
             if fresh.state not in (S.AUTHORIZED, S.HELD):
@@ -215,7 +215,7 @@ class Settlement:
         mismatch: str | None = None,
     ) -> TransactionRow:
         """Settle, fail or mark unknown, in one transaction with the wallet movement."""
-        async with self.store.write() as w:
+        async with self.store.write(txn.org_id) as w:
             fresh = await w.transaction(txn.org_id, txn.project_id, txn.transaction_id)
             assert fresh is not None
             if fresh.state not in (S.DISPATCHING, S.UNKNOWN):

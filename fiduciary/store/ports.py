@@ -299,6 +299,10 @@ class Reads(KeyReads, Protocol):
         """An org's signed checkpoints, smallest first."""
         ...
 
+    async def checkpoint_frontier(self, org_id: str, *, at_most: int) -> tuple[Checkpoint, bytes] | None:
+        """The largest checkpoint of at most `at_most` entries stored with its tree's frontier."""
+        ...
+
     async def exports(self, org_id: str) -> list[ExportRow]:
         """The record of an org's signed exports, oldest first."""
         ...
@@ -351,8 +355,9 @@ class WriteTx(Reads, Protocol):
         """Stop a key from signing (it still verifies); answers 1 if it was current."""
         ...
 
-    async def insert_checkpoint(self, checkpoint: Checkpoint) -> None:
-        """Store a signed checkpoint; a second one of the same org and size is a ConflictError."""
+    async def insert_checkpoint(self, checkpoint: Checkpoint, *, frontier: bytes | None = None) -> None:
+        """Store a signed checkpoint (and its tree's saved frontier); a second one of the same org and
+        size is a ConflictError."""
         ...
 
     async def insert_export(self, row: ExportRow) -> None:
@@ -560,8 +565,10 @@ class Store(Protocol):
     @property
     def read(self) -> Reads: ...
 
-    def write(self) -> AbstractAsyncContextManager[WriteTx]:
-        """One write transaction: commits on normal exit, rolls back on any exception."""
+    def write(self, org_id: str | None = None) -> AbstractAsyncContextManager[WriteTx]:
+        """One write transaction: commits on normal exit, rolls back on any exception. With `org_id`,
+        it changes that org alone (its chain, its tenants' rows): a store with several writers runs
+        transactions of different orgs side by side."""
         ...
 
     async def close(self) -> None: ...

@@ -417,3 +417,18 @@ def test_a_frontier_grown_leaf_by_leaf_or_in_batches_has_every_prefix_root() -> 
     for start in range(0, 300, 37):
         batched.extend(leaves[start : start + 37])
         assert batched.root() == root_of(leaves[: batched.size])
+
+
+def test_a_saved_frontier_restores_to_the_same_root_and_grows_on() -> None:
+    leaves = [leaf_hash(bytes([n % 256, n // 256])) for n in range(200)]
+    for size in (0, 1, 2, 3, 7, 8, 100, 199):
+        grown = Frontier()
+        grown.extend(leaves[:size])
+        back = Frontier.restored(size, grown.saved())
+        assert (back.size, back.root()) == (size, root_of(leaves[:size]))
+        back.extend(leaves[size:])
+        assert back.root() == root_of(leaves)
+    with pytest.raises(ValueError, match="is 96 bytes, not 64"):
+        Frontier.restored(7, bytes(64))
+    with pytest.raises(ValueError):
+        Frontier.restored(-1, b"")

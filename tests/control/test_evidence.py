@@ -172,3 +172,27 @@ async def test_the_database_refuses_to_change_a_checkpoint(
     for sql in ("UPDATE checkpoints SET size = size + 1", "DELETE FROM checkpoints"):
         with pytest.raises(Exception, match="checkpoints are append-only"):
             execute(settings, sql)
+
+
+async def test_a_restarted_server_signs_the_next_checkpoint_from_the_entries_added_since(
+    runtime: Runtime, tenant: Tenant, settings: Settings, clock: FakeClock
+) -> None:
+    for key in "abc":
+        await pay(runtime, tenant, key)
+    first = await runtime.control.evidence.checkpoint(tenant.admin, tenant.org_id)
+    async with open_runtime(settings, clock=clock, resume=False) as restarted:
+        await pay(restarted, tenant, "d")
+        read = restarted.store.read
+        asked: list[int] = []
+        hashes = read.audit_hashes
+
+        async def audit_hashes(org_id: str, *, after_seq: int, limit: int) -> list[tuple[int, bytes]]:
+            asked.append(after_seq)
+            return await hashes(org_id, after_seq=after_seq, limit=limit)
+
+        read.audit_hashes = audit_hashes  # type: ignore[method-assign]
+        second = await restarted.control.evidence.checkpoint(tenant.admin, tenant.org_id)
+        key_set = await restarted.control.keys.jwks(tenant.admin, tenant.org_id)
+        proof = await restarted.control.evidence.prove_consistency(tenant.admin, tenant.org_id, first.size, second.size)
+    assert asked[0] == first.size, "the saved frontier of the first checkpoint, then only what followed"
+    assert verify_consistency_document(proof, key_set) == (first, second), "and the root is right"

@@ -38,6 +38,7 @@ async def test_the_database_runs_in_wal_with_strict_tables(settings: Settings, t
         "0011_audit_bytes",
         "0012_evidence",
         "0013_sinks",
+        "0014_checkpoint_frontier",
     ]
 
 

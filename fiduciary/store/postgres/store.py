@@ -4,12 +4,15 @@ The SQL is SQLite's (`store/sqlite/queries.py`, `writer.py`, `counter_writes.py`
 read the same in both databases; here each statement's `?` marks become psycopg's `%s`, and
 rows come back addressable by name and by position, as `sqlite3.Row`s are.
 
-Every write transaction first takes one transaction-scoped advisory lock, so write
-transactions on one database follow each other whichever instance runs them, exactly as
-SQLite's single writer makes them: one audit chain per org with no fork, budgets and counters
-no two instances can both squeeze under, an idempotency key that two instances receive at once
-making one payment, and a lease that only one instance takes over. Reads run on their own
-pooled connections, each statement on the latest committed state.
+Every write transaction first takes transaction-scoped advisory locks, so the write
+transactions of an org follow each other whichever instance runs them, exactly as SQLite's
+single writer orders them: one audit chain per org with no fork, budgets and counters no two
+instances can both squeeze under, an idempotency key that two instances receive at once making
+one payment, and a lease that only one instance takes over. A payment's transactions name their
+org (`write(org_id)`): they share the write lock and take their org's lock, so different orgs
+pay side by side, and one that writes another org's chain is refused. Every other transaction
+(the control plane, sweeps) takes the write lock alone and follows all of them. Reads run on
+their own pooled connections, each statement on the latest committed state.
 
 Errors of psycopg leave this module only as `StoreError`; a constraint or trigger the schema
 enforces is a `ConflictError`.
@@ -17,6 +20,7 @@ enforces is a `ConflictError`.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -28,7 +32,7 @@ import psycopg
 from psycopg import errors
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from fiduciary.audit.chain import Link
+from fiduciary.audit.chain import AuditEntry, Link
 from fiduciary.domain.clock import Clock
 from fiduciary.domain.errors import ConflictError, StoreError
 from fiduciary.store.ports import SignerSource
@@ -37,7 +41,15 @@ from fiduciary.store.sqlite.queries import Queries
 from fiduciary.store.sqlite.writer import Writer
 
 WRITE_LOCK = 0x6669_6475_7772_6974
-"""The advisory lock every write transaction takes first ("fiduwrit" in ASCII)."""
+"""The advisory lock every write transaction takes first ("fiduwrit" in ASCII): shared by the
+transactions of one org each, exclusive for all others."""
+
+
+def org_lock(org_id: str) -> int:
+    """The advisory lock of one org: a signed 64-bit number taken from its id's SHA-256."""
+    return int.from_bytes(hashlib.sha256(b"fiduciary-org:" + org_id.encode()).digest()[:8], "big", signed=True)
+
+
 POOL_SIZE_MAX = 16
 ROW_TYPES_MAX = 2048
 CONNECT_SECONDS = 5
@@ -120,11 +132,22 @@ class PgQueries(Queries):
 
 
 class PgWriter(Writer):
-    """The handle of one write transaction, on the connection that holds the write lock."""
+    """The handle of one write transaction, on the connection that holds the write lock (and, for a
+    transaction of one org, that org's lock)."""
 
-    def __init__(self, conn: psycopg.AsyncConnection[Any], *, now: datetime, signers: SignerSource) -> None:
+    def __init__(
+        self, conn: psycopg.AsyncConnection[Any], *, now: datetime, signers: SignerSource, org_id: str | None = None
+    ) -> None:
         super().__init__(conn, now=now, signers=signers)  # type: ignore[arg-type]
         self._pg = conn
+        self._org_id = org_id
+
+    async def audit(self, org_id: str, project_id: str | None, **entry: Any) -> AuditEntry:
+        """As `Writer.audit`; in a transaction of one org, only to that org's chain. Every state change
+        writes its entry in its transaction, so this also keeps its changes to the org it locked."""
+        if self._org_id is not None and org_id != self._org_id:
+            raise StoreError(f"a transaction of org {self._org_id} may not write the chain of {org_id}")
+        return await super().audit(org_id, project_id, **entry)
 
     async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
         return await _run(self._pg, sql, params)
@@ -172,12 +195,22 @@ class PgStore:
         await self._pool.close()
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[Writer]:
-        """One write transaction: committed on normal exit, rolled back on any exception."""
+    async def write(self, org_id: str | None = None) -> AsyncIterator[Writer]:
+        """One write transaction: committed on normal exit, rolled back on any exception.
+
+        With `org_id`, it changes that org alone: it shares the write lock with every other such
+        transaction and takes the org's own lock, so transactions of different orgs run side by
+        side; one that writes another org's chain is refused (`StoreError`) and rolled back.
+        Without, it takes the write lock alone and follows every other transaction.
+        """
         try:
             async with self._pool.connection() as conn, conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-                yield PgWriter(conn, now=self.clock.now(), signers=self._signers)
+                if org_id is None:
+                    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                else:
+                    await conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (WRITE_LOCK,))
+                    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (org_lock(org_id),))
+                yield PgWriter(conn, now=self.clock.now(), signers=self._signers, org_id=org_id)
         except (ConflictError, StoreError):
             raise
         except psycopg.Error as exc:

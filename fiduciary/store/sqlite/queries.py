@@ -585,6 +585,14 @@ class Queries:
         sql = "SELECT org_id, size, root, ts, kid, signature FROM checkpoints WHERE org_id = ? ORDER BY size"
         return [Checkpoint(*row) for row in await self._all(sql, (org_id,))]
 
+    async def checkpoint_frontier(self, org_id: str, *, at_most: int) -> tuple[Checkpoint, bytes] | None:
+        sql = (
+            "SELECT org_id, size, root, ts, kid, signature, frontier FROM checkpoints "
+            "WHERE org_id = ? AND size <= ? AND frontier IS NOT NULL ORDER BY size DESC LIMIT 1"
+        )
+        row = await self._one(sql, (org_id, at_most))
+        return None if row is None else (Checkpoint(*tuple(row)[:6]), bytes(row[6]))
+
     async def exports(self, org_id: str) -> list[ExportRow]:
         """The record of an org's signed exports, oldest first."""
         sql = "SELECT * FROM exports WHERE org_id = ? ORDER BY number"

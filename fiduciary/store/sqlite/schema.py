@@ -580,6 +580,12 @@ CREATE TABLE sink_states (
 """
 
 
+CHECKPOINT_FRONTIER: Final = """
+ALTER TABLE checkpoints ADD COLUMN frontier BLOB CHECK (frontier IS NULL OR length(frontier) % 32 = 0);
+"""
+"""The roots of the perfect subtrees of each checkpoint's tree: a restarted server signs the next
+checkpoint from the entries added since, not from the whole chain."""
+
 MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (
     ("0001_initial", INITIAL),
     ("0002_screening", SCREENING),
@@ -594,5 +600,6 @@ MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (
     ("0011_audit_bytes", AUDIT_BYTES),
     ("0012_evidence", EVIDENCE),
     ("0013_sinks", SINKS),
+    ("0014_checkpoint_frontier", CHECKPOINT_FRONTIER),
 )
 """(name, SQL) in the order they apply. Append only: never edit a published migration."""

@@ -105,8 +105,9 @@ class SqliteStore:
             self._writer.close()
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[Writer]:
-        """One write transaction: durable on normal exit, rolled back on any exception."""
+    async def write(self, org_id: str | None = None) -> AsyncIterator[Writer]:
+        """One write transaction: durable on normal exit, rolled back on any exception. `org_id` (the
+        one org it changes) is for stores with several writers; SQLite has one."""
         leader = False
         await self._lock.acquire()
         try:

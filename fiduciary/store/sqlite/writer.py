@@ -108,10 +108,11 @@ class Writer(CounterWrites):
             (org_id, key.kid, key.purpose.value, key.public_key, key.private_key_enc, iso(self.now)),
         )
 
-    async def insert_checkpoint(self, checkpoint: Checkpoint) -> None:
+    async def insert_checkpoint(self, checkpoint: Checkpoint, *, frontier: bytes | None = None) -> None:
+        c = checkpoint
         await self._exec(
-            "INSERT INTO checkpoints (org_id, size, root, ts, kid, signature) VALUES (?, ?, ?, ?, ?, ?)",
-            (checkpoint.org_id, checkpoint.size, checkpoint.root, checkpoint.ts, checkpoint.kid, checkpoint.signature),
+            "INSERT INTO checkpoints (org_id, size, root, ts, kid, signature, frontier) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (c.org_id, c.size, c.root, c.ts, c.kid, c.signature, frontier),
         )
 
     async def insert_export(self, row: ExportRow) -> None:
