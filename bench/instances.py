@@ -7,7 +7,9 @@
    its own connection pool, gate and rails, as separate servers would be), and through one
    instance on SQLite; payments per second of each.
    Then the same agents spread over `--orgs` orgs, through 1 and 4 instances: a payment locks only
-   its own org, so transactions of different orgs run side by side.
+   its own org, so transactions of different orgs run side by side. Last, the agents over
+   `--orgs` orgs through 1, 2 and 4 instances that are each a process of their own, as separate
+   servers are (the runs above share one process, and so one core's worth of Python).
 2. One budget across instances: 64 concurrent 20.00 USD payments spread over 4 instances against
    a 600.00 USD daily budget: what settled, which must never exceed it, and the chain verified.
 
@@ -19,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import os
 import platform
 import sys
 import tempfile
@@ -42,6 +46,7 @@ from tests.pg import Cluster, running_cluster
 
 RESULTS = Path(__file__).resolve().parent / "results"
 WIDTHS = (1, 2, 4)
+WORKER_SECONDS_MAX = 600
 OPEN = 'name = "bench"\ncurrencies = ["USD"]\n'
 BUDGET = OPEN + '\n[[rules]]\nid = "day"\nkind = "daily_budget"\ncurrency = "USD"\namount = "600.00"\n'
 
@@ -93,6 +98,52 @@ async def rate(settings: Settings, instances: int, callers: list[AgentRef], paym
         return each * len(callers) / (time.perf_counter() - start)
 
 
+def _worker(home: str, url: str, callers: list[AgentRef], each: int, tag: str, start: Any, results: Any) -> None:
+    """One instance as a process of its own: open a runtime, wait for the others, pay, report."""
+    settings = Settings(home=Path(home), log_level="WARNING", database_url=url)
+
+    async def run() -> None:
+        async with open_runtime(settings) as rt:
+            start.wait()  # every instance is open before anyone pays
+
+            async def agent(n: int, who: AgentRef) -> None:
+                for i in range(each):
+                    request = PaymentRequest(Tool.PAY, "bench", "1.00", "USD", "acct:bench",
+                                             idempotency_key=f"{tag}-{n}-{i}")  # fmt: skip
+                    outcome = await rt.gate.request(who, request, reference="ref_bench")
+                    assert outcome.status is Status.EXECUTED, outcome
+
+            began, cpu = time.time(), time.process_time()
+            async with anyio.create_task_group() as tg:
+                for n, who in enumerate(callers):
+                    tg.start_soon(agent, n, who)
+            results.put((began, time.time(), each * len(callers), time.process_time() - cpu))
+
+    anyio.run(run)
+
+
+def process_rate(settings: Settings, processes: int, callers: list[AgentRef], payments: int) -> tuple[float, float]:
+    """Payments per second with the agents split over `processes` instances, each its own process,
+    and the cores their Python used between them."""
+    context = multiprocessing.get_context("spawn")
+    start, results = context.Barrier(processes), context.Queue()
+    each = max(1, payments // len(callers))
+    home, url = str(settings.home), settings.database_url
+    workers = []
+    for n in range(processes):
+        args = (home, url, callers[n::processes], each, f"p{processes}-{n}", start, results)
+        workers.append(context.Process(target=_worker, args=args))
+    for worker in workers:
+        worker.start()
+    reports = [results.get(timeout=WORKER_SECONDS_MAX) for _ in workers]
+    for worker in workers:
+        worker.join(WORKER_SECONDS_MAX)
+        if worker.exitcode != 0:
+            raise RuntimeError(f"an instance process exited with {worker.exitcode}")
+    began, ended = min(r[0] for r in reports), max(r[1] for r in reports)
+    return sum(r[2] for r in reports) / (ended - began), sum(r[3] for r in reports) / (ended - began)
+
+
 async def one_budget(settings: Settings, caller: AgentRef) -> dict[str, Any]:
     outcomes = []
     async with AsyncExitStack() as stack:
@@ -123,6 +174,14 @@ async def measure(args: argparse.Namespace, cluster: Cluster) -> dict[str, Any]:
             settings = Settings(home=Path(tmp) / f"pg{width}", log_level="WARNING", database_url=url)
             callers = await tenant(settings, OPEN, args.callers)
             report["postgresql"][str(width)] = round(await rate(settings, width, callers, args.payments), 1)
+        report["postgresql_processes"] = {"orgs": args.orgs}
+        for width in WIDTHS:
+            url = cluster.create_database(f"bench_proc_{width}")
+            settings = Settings(home=Path(tmp) / f"pg-proc{width}", log_level="WARNING", database_url=url)
+            callers = await tenant(settings, OPEN, args.callers, orgs=args.orgs)
+            rate_of, cores = await anyio.to_thread.run_sync(process_rate, settings, width, callers, args.payments)
+            report["postgresql_processes"][str(width)] = round(rate_of, 1)
+            report["postgresql_processes"][f"{width}_python_cores"] = round(cores, 2)
         report["postgresql_orgs"] = {"orgs": args.orgs}
         for width in (1, WIDTHS[-1]):
             url = cluster.create_database(f"bench_orgs_{width}")
@@ -151,6 +210,11 @@ def main() -> None:
     for width in (1, WIDTHS[-1]):
         print(f"  PostgreSQL, {width} instance{'s' if width != 1 else ' '}  {spread[str(width)]:>8}   "
               f"(the agents spread over {spread['orgs']} orgs)")  # fmt: skip
+    procs = report["postgresql_processes"]
+    for width in WIDTHS:
+        print(f"  PostgreSQL, {width} process{'es' if width != 1 else '  '}  {procs[str(width)]:>8}   "
+              f"(each instance a process of its own; the agents over {procs['orgs']} orgs; their Python used "
+              f"{procs[f'{width}_python_cores']} of {os.cpu_count()} cores)")  # fmt: skip
     budget = report["one_budget"]
     print(f"\n64 concurrent 20.00 USD payments over 4 instances, 600.00 USD a day: settled {budget['settled']} "
           f"(within: {budget['within_budget']}), chain verifies: {budget['chain_verifies']}")  # fmt: skip
