@@ -87,18 +87,25 @@ def parse_checkpoint(doc: object) -> Checkpoint:
     return Checkpoint(doc["org_id"], size, _hash(doc["root"], "root"), doc["ts"], doc["kid"], signature)
 
 
+def audit_key(key_set: Mapping[str, Any], kid: str, org_id: str) -> bytes:
+    """The raw public key `kid` of `key_set`, refused unless it is an audit key of `org_id`: what
+    every piece of chain evidence (entries, checkpoints, manifests, receipts) is checked with."""
+    try:
+        public = verification_key(key_set, kid)
+    except JwksError as exc:
+        raise EvidenceError(str(exc)) from exc
+    published = next(k for k in key_set["keys"] if isinstance(k, Mapping) and k.get("kid") == kid)
+    if published.get("fiduciary_org", org_id) != org_id:
+        raise EvidenceError(f"key {kid} belongs to another org")
+    if published.get("fiduciary_purpose", "audit") != "audit":
+        raise EvidenceError(f"key {kid} does not sign the audit chain")
+    return public
+
+
 def verify_checkpoint(doc: object, key_set: Mapping[str, Any]) -> Checkpoint:
     """The checkpoint `doc` states, once its signature verifies with the org's audit key in `key_set`."""
     checkpoint = parse_checkpoint(doc)
-    try:
-        public = verification_key(key_set, checkpoint.kid)
-    except JwksError as exc:
-        raise EvidenceError(str(exc)) from exc
-    published = next(k for k in key_set["keys"] if isinstance(k, Mapping) and k.get("kid") == checkpoint.kid)
-    if published.get("fiduciary_org", checkpoint.org_id) != checkpoint.org_id:
-        raise EvidenceError(f"key {checkpoint.kid} belongs to another org")
-    if published.get("fiduciary_purpose", "audit") != "audit":
-        raise EvidenceError(f"key {checkpoint.kid} does not sign the audit chain")
+    public = audit_key(key_set, checkpoint.kid, checkpoint.org_id)
     try:
         Ed25519PublicKey.from_public_bytes(public).verify(checkpoint.signature, checkpoint.statement())
     except InvalidSignature as exc:

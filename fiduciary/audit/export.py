@@ -30,8 +30,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from fiduciary.audit import merkle
 from fiduciary.audit.chain import GENESIS, StoredEntry, link_hash
-from fiduciary.audit.checkpoint import Checkpoint, EvidenceError, leaf, verify_checkpoint
-from fiduciary.audit.jwks import JwksError, b64url, b64url_decode, verification_key
+from fiduciary.audit.checkpoint import Checkpoint, EvidenceError, audit_key, leaf, verify_checkpoint
+from fiduciary.audit.jwks import b64url, b64url_decode
 from fiduciary.domain.canonical import canonical_json
 
 MANIFEST = "manifest.json"
@@ -212,7 +212,7 @@ def _verified_manifest(directory: Path, key_set: Mapping[str, Any], report: Bund
     _check_manifest_form(manifest)
     report.org_id, report.from_seq, report.to_seq = manifest["org_id"], manifest["from_seq"], manifest["to_seq"]
     report.previous_manifest_sha256 = manifest["previous_manifest_sha256"]
-    public = _audit_key(key_set, manifest["kid"], manifest["org_id"])
+    public = audit_key(key_set, manifest["kid"], manifest["org_id"])
     try:
         signature = b64url_decode(signed["signature"])
         Ed25519PublicKey.from_public_bytes(public).verify(signature, canonical_json(manifest))
@@ -244,17 +244,6 @@ def _check_manifest_form(manifest: Mapping[str, Any]) -> None:
         raise EvidenceError(f"the manifest's entries file is not {entries_file(manifest['format'])}")
     if not all(isinstance(manifest.get(n), str) for n in ("org_id", "kid", "first_prev_hash", "last_entry_hash")):
         raise EvidenceError("the manifest's org_id, kid and hashes are strings")
-
-
-def _audit_key(key_set: Mapping[str, Any], kid: str, org_id: str) -> bytes:
-    try:
-        public = verification_key(key_set, kid)
-    except JwksError as exc:
-        raise EvidenceError(str(exc)) from exc
-    published = next(k for k in key_set["keys"] if isinstance(k, Mapping) and k.get("kid") == kid)
-    if published.get("fiduciary_org", org_id) != org_id or published.get("fiduciary_purpose", "audit") != "audit":
-        raise EvidenceError(f"key {kid} is not {org_id}'s audit key")
-    return public
 
 
 def _checked_file(directory: Path, listed: Mapping[str, Any], report: BundleReport) -> bytes | None:
@@ -367,7 +356,7 @@ def _check_chain(
             return
         try:
             public = keys.get(entry.kid) or keys.setdefault(
-                entry.kid, _audit_key(key_set, entry.kid, manifest["org_id"])
+                entry.kid, audit_key(key_set, entry.kid, manifest["org_id"])
             )
             Ed25519PublicKey.from_public_bytes(public).verify(entry.signature, entry.entry_hash)
         except (EvidenceError, InvalidSignature) as exc:

@@ -17,8 +17,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from fiduciary.audit.chain import AuditEntry
-from fiduciary.audit.checkpoint import EvidenceError
-from fiduciary.audit.jwks import JwksError, b64url, b64url_decode, verification_key
+from fiduciary.audit.checkpoint import EvidenceError, audit_key
+from fiduciary.audit.jwks import b64url, b64url_decode
 from fiduciary.domain.canonical import canonical_json
 from fiduciary.domain.signing import Signer
 
@@ -58,13 +58,7 @@ def verify_receipt(doc: object, key_set: Mapping[str, Any]) -> dict[str, Any]:
     kid, org_id = doc["kid"], doc["org_id"]
     if not isinstance(kid, str) or not isinstance(org_id, str) or not isinstance(doc["signature"], str):
         raise EvidenceError("a receipt's kid, org_id and signature are strings")
-    try:
-        public = verification_key(key_set, kid)
-    except JwksError as exc:
-        raise EvidenceError(str(exc)) from exc
-    published = next(k for k in key_set["keys"] if isinstance(k, Mapping) and k.get("kid") == kid)
-    if published.get("fiduciary_org", org_id) != org_id or published.get("fiduciary_purpose", "audit") != "audit":
-        raise EvidenceError(f"key {kid} is not {org_id}'s audit key")
+    public = audit_key(key_set, kid, org_id)
     try:
         signature = b64url_decode(doc["signature"])
         Ed25519PublicKey.from_public_bytes(public).verify(signature, canonical_json(statement))
