@@ -275,8 +275,7 @@ class Evidence(Part):
         return made
 
     async def latest(self, org_id: str) -> Checkpoint | None:
-        found = await self.store.read.checkpoints(org_id)
-        return found[-1] if found else None
+        return await self.store.read.latest_checkpoint(org_id)
 
     async def tree(self, org_id: str, size: int) -> MerkleTree:
         """The Merkle tree of the org's first `size` entries."""

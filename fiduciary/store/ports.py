@@ -299,6 +299,10 @@ class Reads(KeyReads, Protocol):
         """An org's signed checkpoints, smallest first."""
         ...
 
+    async def latest_checkpoint(self, org_id: str) -> Checkpoint | None:
+        """An org's largest checkpoint (what the periodic sweep compares the head with)."""
+        ...
+
     async def checkpoint_frontier(self, org_id: str, *, at_most: int) -> tuple[Checkpoint, bytes] | None:
         """The largest checkpoint of at most `at_most` entries stored with its tree's frontier."""
         ...

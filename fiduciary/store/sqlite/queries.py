@@ -585,6 +585,13 @@ class Queries:
         sql = "SELECT org_id, size, root, ts, kid, signature FROM checkpoints WHERE org_id = ? ORDER BY size"
         return [Checkpoint(*row) for row in await self._all(sql, (org_id,))]
 
+    async def latest_checkpoint(self, org_id: str) -> Checkpoint | None:
+        sql = (
+            "SELECT org_id, size, root, ts, kid, signature FROM checkpoints WHERE org_id = ? ORDER BY size DESC LIMIT 1"
+        )
+        row = await self._one(sql, (org_id,))
+        return None if row is None else Checkpoint(*row)
+
     async def checkpoint_frontier(self, org_id: str, *, at_most: int) -> tuple[Checkpoint, bytes] | None:
         sql = (
             "SELECT org_id, size, root, ts, kid, signature, frontier FROM checkpoints "
