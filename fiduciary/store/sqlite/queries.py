@@ -6,24 +6,19 @@ the agent): no query can reach into another tenant by id alone.
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from fiduciary.audit.chain import AuditEntry, EntryBody, Link, StoredEntry
-from fiduciary.audit.checkpoint import Checkpoint
 from fiduciary.domain import limits
 from fiduciary.domain.clock import iso
-from fiduciary.domain.errors import ConflictError, StoreError
 from fiduciary.domain.intents import AgentRef
 from fiduciary.domain.records import (
     AgentRow,
     ApprovalRow,
     ClosedMandateRow,
     DeliveryRow,
-    ExportRow,
     FlagRow,
     FundingRow,
     InjectionConfigRow,
@@ -34,14 +29,13 @@ from fiduciary.domain.records import (
     PolicyRow,
     RefusalWindow,
     SessionRow,
-    SinkCursorRow,
-    SinkStateRow,
     TaintRow,
     TransactionRow,
 )
 from fiduciary.domain.states import IN_FLIGHT, TxState
 from fiduciary.mandates.keys import KeyPurpose, SealedKey
 from fiduciary.policies.windows import hour_bucket, minute_bucket
+from fiduciary.store.sqlite.audit_reads import AuditReads
 from fiduciary.wallets import Wallet
 
 _SPENDING_STATES = tuple(
@@ -62,25 +56,8 @@ def _marks(values: Sequence[object]) -> str:
     return ",".join("?" for _ in values)
 
 
-class Queries:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    # Statements run where they are called: a read of pages SQLite already holds costs
-    # microseconds, less than handing it to a thread (see `store.py`).
-
-    async def _one(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
-        for row in await self._all(sql, params):
-            return row
-        return None
-
-    async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        try:
-            return self._conn.execute(sql, tuple(params)).fetchall()
-        except sqlite3.IntegrityError as exc:
-            raise ConflictError("the database refused a write that breaks a constraint") from exc
-        except sqlite3.Error as exc:
-            raise StoreError("the database failed") from exc
+class Queries(AuditReads):
+    """Every read of the store but the audit chain's (`AuditReads`)."""
 
     # Tenants, agents, keys.
 
@@ -535,90 +512,6 @@ class Queries:
         rows = await self._all("SELECT * FROM alert_outbox WHERE alert_id = ? ORDER BY url", (alert_id,))
         return [DeliveryRow(**dict(row)) for row in rows]
 
-    # Audit.
-
-    async def audit_head(self, org_id: str) -> tuple[int, bytes] | None:
-        sql = "SELECT seq, entry_hash FROM audit WHERE org_id = ? ORDER BY seq DESC LIMIT 1"
-        row = await self._one(sql, (org_id,))
-        return None if row is None else (row["seq"], row["entry_hash"])
-
-    async def audit_page(self, org_id: str, *, after_seq: int, limit: int) -> list[AuditEntry]:
-        sql = "SELECT * FROM audit WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?"
-        return [_audit(row) for row in await self._all(sql, (org_id, after_seq, limit))]
-
-    async def audit_stored(self, org_id: str, *, after_seq: int, limit: int) -> list[StoredEntry]:
-        sql = "SELECT * FROM audit WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?"
-        return [_stored(row) for row in await self._all(sql, (org_id, after_seq, limit))]
-
-    async def audit_links(self, org_id: str, *, after_seq: int, limit: int) -> list[Link]:
-        sql = "SELECT seq, prev_hash, entry_hash, body FROM audit WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?"
-        try:
-            cursor = self._conn.cursor()
-            cursor.row_factory = None  # plain tuples: the walk reads four columns of every row
-            return cursor.execute(sql, (org_id, after_seq, limit)).fetchall()
-        except sqlite3.Error as exc:
-            raise StoreError("the database failed") from exc
-
-    async def audit_by_ref(self, ref: str) -> list[AuditEntry]:
-        sql = "SELECT * FROM audit WHERE ref = ? ORDER BY org_id, seq LIMIT ?"
-        rows = await self._all(sql, (ref, limits.audit_show_entries_max))
-        return [_audit(row) for row in rows]
-
-    async def audit_by_subject_anywhere(self, subject: str) -> list[AuditEntry]:
-        """Control-plane lookup: the entries about `subject` in every org's chain (bounded)."""
-        sql = "SELECT * FROM audit WHERE subject = ? ORDER BY org_id, seq LIMIT ?"
-        return [_audit(row) for row in await self._all(sql, (subject, limits.audit_show_entries_max))]
-
-    async def audit_by_subject(self, org_id: str, subject: str) -> list[AuditEntry]:
-        sql = "SELECT * FROM audit WHERE org_id = ? AND subject = ? ORDER BY seq"
-        return [_audit(row) for row in await self._all(sql, (org_id, subject))]
-
-    async def audit_hashes(self, org_id: str, *, after_seq: int, limit: int) -> list[tuple[int, bytes]]:
-        """(seq, entry_hash) of a page of an org's chain: the leaves of its Merkle tree."""
-        sql = "SELECT seq, entry_hash FROM audit WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?"
-        return [(row[0], row[1]) for row in await self._all(sql, (org_id, after_seq, limit))]
-
-    # Checkpoints and exports.
-
-    async def checkpoints(self, org_id: str) -> list[Checkpoint]:
-        """An org's signed checkpoints, smallest first."""
-        sql = "SELECT org_id, size, root, ts, kid, signature FROM checkpoints WHERE org_id = ? ORDER BY size"
-        return [Checkpoint(*row) for row in await self._all(sql, (org_id,))]
-
-    async def latest_checkpoint(self, org_id: str) -> Checkpoint | None:
-        sql = (
-            "SELECT org_id, size, root, ts, kid, signature FROM checkpoints WHERE org_id = ? ORDER BY size DESC LIMIT 1"
-        )
-        row = await self._one(sql, (org_id,))
-        return None if row is None else Checkpoint(*row)
-
-    async def checkpoint_frontier(self, org_id: str, *, at_most: int) -> tuple[Checkpoint, bytes] | None:
-        sql = (
-            "SELECT org_id, size, root, ts, kid, signature, frontier FROM checkpoints "
-            "WHERE org_id = ? AND size <= ? AND frontier IS NOT NULL ORDER BY size DESC LIMIT 1"
-        )
-        row = await self._one(sql, (org_id, at_most))
-        return None if row is None else (Checkpoint(*tuple(row)[:6]), bytes(row[6]))
-
-    async def exports(self, org_id: str) -> list[ExportRow]:
-        """The record of an org's signed exports, oldest first."""
-        sql = "SELECT * FROM exports WHERE org_id = ? ORDER BY number"
-        return [ExportRow(**dict(row)) for row in await self._all(sql, (org_id,))]
-
-    # Audit sinks.
-
-    async def sink_cursors(self, sink: str | None = None) -> list[SinkCursorRow]:
-        """The cursors of one sink (every sink's when None), by sink and org."""
-        if sink is None:
-            rows = await self._all("SELECT * FROM sink_cursors ORDER BY sink, org_id")
-        else:
-            rows = await self._all("SELECT * FROM sink_cursors WHERE sink = ? ORDER BY org_id", (sink,))
-        return [SinkCursorRow(**dict(row)) for row in rows]
-
-    async def sink_states(self) -> list[SinkStateRow]:
-        """Every sink that was ever stopped, by name."""
-        return [SinkStateRow(**dict(row)) for row in await self._all("SELECT * FROM sink_states ORDER BY sink")]
-
 
 def _agent(row: sqlite3.Row) -> AgentRow:
     return AgentRow(
@@ -627,32 +520,4 @@ def _agent(row: sqlite3.Row) -> AgentRow:
         row["created_at"],
         disabled_at=row["disabled_at"],
         disabled_by=row["disabled_by"],
-    )
-
-
-AUDIT_FIELDS = ("seq", "org_id", "project_id", "ts", "actor", "type", "subject", "ref")
-
-
-def _audit(row: sqlite3.Row) -> AuditEntry:
-    """An entry as its stored canonical bytes say (the columns are their index), or, for an entry
-    stored before the bytes were kept, as its columns say."""
-    data = row["body"]
-    try:
-        parsed = json.loads(data) if data is not None else None
-        fields = {name: parsed[name] for name in AUDIT_FIELDS} if isinstance(parsed, dict) else None
-    except (ValueError, KeyError):
-        fields = None  # unreadable bytes: shown as the columns say; `audit verify` names the entry
-    if fields is not None and isinstance(parsed, dict) and isinstance(parsed.get("payload"), dict):
-        body = EntryBody(**fields, payload=parsed["payload"])
-        return AuditEntry(body, row["prev_hash"], row["entry_hash"], row["signature"], row["kid"], data)
-    body = EntryBody(**{name: row[name] for name in AUDIT_FIELDS}, payload=json.loads(row["payload"]))
-    return AuditEntry(body, row["prev_hash"], row["entry_hash"], row["signature"], row["kid"], body.canonical())
-
-
-def _stored(row: sqlite3.Row) -> StoredEntry:
-    data = row["body"]
-    columns = None if data is None else row
-    canonical = _audit(row).canonical if data is None else data
-    return StoredEntry(
-        row["seq"], row["prev_hash"], row["entry_hash"], row["signature"], row["kid"], canonical, columns
     )
