@@ -36,6 +36,7 @@ def transaction(txn: TransactionRow) -> Data:
         "amount": txn.amount.to_major(),
         "currency": txn.amount.currency,
         "counterparty": txn.counterparty,
+        "counterparty_commitment": txn.counterparty_commitment,
         "purpose": txn.purpose,
         "category": txn.category,
         "country": txn.country,

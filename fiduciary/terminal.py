@@ -12,6 +12,9 @@ from collections.abc import Sequence
 
 _HIDDEN = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
+ERASED = "(erased)"
+"""What a table, a page or an alert shows where an erased counterparty was."""
+
 
 def escape(text: str) -> str:
     """`text` with control, format (bidi, zero-width), surrogate and line-separator characters escaped."""

@@ -457,9 +457,12 @@ async def test_the_chain_commits_to_the_counterparty_and_the_side_table_opens_it
     outcome = await pay(runtime, tenant, "10.00", counterparty="acct:maria-silva")
     entries = await runtime.store.read.audit_by_subject(tenant.org_id, outcome.transaction_id or "")
     commitment = entries[0].body.payload["counterparty_commitment"]
-    ((salt, opened),) = rows(settings, "SELECT salt, value FROM pii WHERE commitment = ?", (commitment,))
+    sql = "SELECT salt, value FROM pii JOIN subjects USING (subject_id) WHERE commitment = ?"
+    ((salt, opened),) = rows(settings, sql, (commitment,))
     assert opened == "acct:maria-silva" and opens(commitment, salt, opened)
     assert not opens(commitment, salt, "acct:someone-else")
+    (row_commitment,) = rows(settings, "SELECT counterparty_commitment FROM transactions")[0]
+    assert row_commitment == commitment, "the row keeps the commitment its first entry carries"
 
 
 async def test_a_payment_the_rail_refused_does_not_use_up_the_mandate(settings: Settings, clock: FakeClock) -> None:

@@ -17,12 +17,17 @@ class Commitment:
     salt: bytes
 
 
+def digest(salt: bytes, value: str) -> str:
+    """The commitment to `value` under `salt`: SHA-256 of the salt and the UTF-8 value, in hex."""
+    return hashlib.sha256(salt + value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def commit(value: str) -> Commitment:
     """A fresh salted SHA-256 commitment to `value`."""
     salt = secrets.token_bytes(16)
-    return Commitment(hashlib.sha256(salt + value.encode("utf-8", "surrogatepass")).hexdigest(), salt)
+    return Commitment(digest(salt, value), salt)
 
 
 def opens(commitment: str, salt: bytes, value: str) -> bool:
     """Whether `value` with `salt` is what `commitment` commits to."""
-    return hashlib.sha256(salt + value.encode("utf-8", "surrogatepass")).hexdigest() == commitment
+    return digest(salt, value) == commitment

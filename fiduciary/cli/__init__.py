@@ -21,6 +21,7 @@ from fiduciary import __version__, logs
 from fiduciary.cli import commands as c
 from fiduciary.cli import evidence as e
 from fiduciary.cli import keys as k
+from fiduciary.cli import privacy as pv
 from fiduciary.cli import rails as r
 from fiduciary.cli import sinks as sk
 from fiduciary.cli.parser import build_parser
@@ -75,6 +76,10 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("keys", "list"): k.keys_list,
     ("keys", "export-jwks"): k.keys_export_jwks,
     ("keys", "rotate"): k.keys_rotate,
+    ("dsr", "erase"): pv.dsr_erase,
+    ("legal-hold", "set"): pv.legal_hold_set,
+    ("legal-hold", "clear"): pv.legal_hold_clear,
+    ("legal-hold", "list"): pv.legal_hold_list,
     ("rails", "list"): r.rails_list,
     ("rails", "status"): r.rails_status,
     ("rails", "add"): r.rails_add,

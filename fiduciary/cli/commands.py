@@ -6,6 +6,7 @@ import argparse
 import difflib
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import anyio
 
@@ -20,7 +21,7 @@ from fiduciary.domain.money import Money
 from fiduciary.domain.results import Status
 from fiduciary.policies import parse_policy
 from fiduciary.runtime import Runtime
-from fiduciary.terminal import escape, table
+from fiduciary.terminal import ERASED, escape, table
 
 Args = argparse.Namespace
 
@@ -188,7 +189,7 @@ async def approvals_list(rt: Runtime, op: Operator, args: Args) -> Printed:
             i["transaction"]["agent_id"],
             i["transaction"]["tool"],
             f"{i['transaction']['amount']} {i['transaction']['currency']}",
-            i["transaction"]["counterparty"],
+            i["transaction"]["counterparty"] or ERASED,
             i["transaction"]["purpose"][:60],
             i["rule_id"],
             (i["mandate"] or {}).get("mandate_id", "none"),
@@ -272,13 +273,19 @@ async def transactions_list(rt: Runtime, op: Operator, args: Args) -> Printed:
         op, limit=args.limit, org_id=args.org, agent_id=args.agent, state=args.state, before=args.before
     )
     items = [render.transaction(t) for t in rows]
-    printed = listing(items, _TXN_COLUMNS, key="transactions", empty="no transactions")
+    printed = listing([_shown(i) for i in items], _TXN_COLUMNS, key="transactions", empty="no transactions")
     next_before = rows[-1].transaction_id if len(rows) == args.limit else None
-    return Printed(printed.data | {"next_before": next_before}, printed.text)
+    return Printed({"transactions": items, "next_before": next_before}, printed.text)
 
 
 async def transactions_show(rt: Runtime, op: Operator, args: Args) -> Printed:
-    return record(render.transaction(await rt.control.records.transaction(op, args.transaction)))
+    item = render.transaction(await rt.control.records.transaction(op, args.transaction))
+    return Printed(item, record(_shown(item)).text)
+
+
+def _shown(item: dict[str, Any]) -> dict[str, Any]:
+    """A transaction as a table shows it: an erased counterparty says so (JSON keeps null)."""
+    return item if item["counterparty"] is not None else item | {"counterparty": ERASED}
 
 
 async def audit_show(rt: Runtime, op: Operator, args: Args) -> Printed:

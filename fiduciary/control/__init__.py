@@ -19,6 +19,7 @@ Control
  ├── keys        the public keys as a JWKS, rotation on demand and by age
  ├── evidence    signed checkpoints, inclusion and consistency proofs, signed exports
  ├── sinks       audit sinks: delivery status, resuming a stopped sink, the delivery round
+ ├── privacy     erasure of a counterparty's personal data, and the legal holds that block it
  └── sessions    dashboard sign-in, the session each request presents, sign-out
 ```
 """
@@ -33,6 +34,7 @@ from fiduciary.control.keys import Keys, Rotation
 from fiduciary.control.kill import KillReport, KillSwitch, Scope, UnfreezeReport
 from fiduciary.control.mandates import MandateDetails, Mandates, MandateSpec, parse_time
 from fiduciary.control.operators import Operators
+from fiduciary.control.privacy import Erasure, Privacy
 from fiduciary.control.rails import Rails, RailStatus
 from fiduciary.control.reconciliation import Reconciliation
 from fiduciary.control.records import Records, verify_chain
@@ -62,6 +64,7 @@ class Control:
         self.keys = Keys(ctx)
         self.evidence = Evidence(ctx)
         self.sinks = Sinks(ctx, self.evidence)
+        self.privacy = Privacy(ctx)
 
     async def initialise(self, spec: TenantSpec, *, admin_name: str) -> Tenant:
         """The first set-up of an empty data directory (`fiduciary init`)."""
@@ -79,6 +82,7 @@ __all__ = [
     "Applied",
     "Control",
     "ControlContext",
+    "Erasure",
     "Evidence",
     "HeldPayment",
     "Keys",

@@ -65,6 +65,10 @@ class Action(StrEnum):
     KEYS_ROTATE = "keys.rotate"
     SINKS_READ = "sinks.read"
     SINKS_RESUME = "sinks.resume"
+    DSR_ERASE = "dsr.erase"
+    LEGAL_HOLD_SET = "legal_hold.set"
+    LEGAL_HOLD_CLEAR = "legal_hold.clear"
+    LEGAL_HOLD_READ = "legal_hold.read"
 
 
 A = Action
@@ -85,6 +89,7 @@ _READS: Final = frozenset(
         A.METRICS_READ,
         A.KEYS_READ,
         A.SINKS_READ,
+        A.LEGAL_HOLD_READ,
     }
 )
 

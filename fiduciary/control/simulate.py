@@ -108,7 +108,7 @@ def simulate(current: Policy, proposed: Policy, history: list[TransactionRow], *
     before, after = _Replay(current), _Replay(proposed)
     changes = []
     for txn in history:
-        intent, at = txn.intent(), parse_iso(txn.created_at)
+        intent, at = txn.intent(erased=f"erased:{txn.counterparty_commitment}"), parse_iso(txn.created_at)
         # The rail it went through (None for a call that never reached one): what `deny_rail` judges.
         old, new = before.decide(intent, at, txn.rail), after.decide(intent, at, txn.rail)
         if (old.verdict, old.code) != (new.verdict, new.code):

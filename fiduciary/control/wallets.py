@@ -74,6 +74,7 @@ class Wallets(Part):
                 agent_id=agent_id,
                 rail=rail,
                 counterparty=payer,
+                counterparty_commitment="",  # the vault's, from `insert_funding`
                 amount_minor=amount.amount_minor,
                 currency=amount.currency,
                 state="pending",
@@ -82,7 +83,7 @@ class Wallets(Part):
                 created_at=stamp,
                 updated_at=stamp,
             )
-            await w.insert_funding(funding)
+            funding = await w.insert_funding(funding)
             await w.audit(
                 agent.ref.org_id,
                 agent.ref.project_id,

@@ -70,6 +70,9 @@ class Code(StrEnum):
     OUTCOME_UNKNOWN = "outcome_unknown"
     ROLLED_BACK = "rolled_back"
 
+    # Erasure.
+    ERASURE_BLOCKED = "erasure_blocked"
+
     INTERNAL_ERROR = "internal_error"
 
 
@@ -118,6 +121,7 @@ MESSAGES: dict[Code, str] = {
     Code.RAIL_BLOCKED: "the policy does not allow payments through this rail",
     Code.OUTCOME_UNKNOWN: "the rail's answer is not known yet; the payment will be reconciled, never repeated",
     Code.ROLLED_BACK: "the payment was stopped before it left and the funds were released",
+    Code.ERASURE_BLOCKED: "the counterparty cannot be erased now",
     Code.INTERNAL_ERROR: "the request could not be completed; nothing was moved",
 }
 

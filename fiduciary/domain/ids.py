@@ -31,6 +31,9 @@ class Prefix(StrEnum):
     DELIVERY = "dlv"
     FLAG = "flg"
     FUNDING = "fnd"
+    SUBJECT = "sub"
+    ERASURE = "dsr"
+    HOLD = "hld"
 
 
 AGENT_TOKEN_PREFIX = "fid_agent_"  # noqa: S105 (a prefix, not a secret)

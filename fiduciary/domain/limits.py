@@ -24,6 +24,8 @@ metadata_entries_max: Final = 16
 metadata_key_chars_max: Final = 64
 metadata_value_chars_max: Final = 256
 reason_chars_max: Final = 500
+scrub_attempts: Final = 40
+"""How often an erasure tries to truncate the WAL (50 ms apart) before saying a reader kept it."""
 
 # Names an operator gives (orgs, projects, agents, operators).
 name_chars_max: Final = 64

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from fiduciary.domain.errors import StateError
 from fiduciary.domain.intents import AgentRef, PaymentIntent, Tool
 from fiduciary.domain.money import Money
 from fiduciary.domain.states import TxState
@@ -85,7 +86,10 @@ class TransactionRow:
     state: TxState
     code: str
     amount: Money
-    counterparty: str
+    counterparty: str | None
+    """In canonical form, from the vault; None once an erasure wiped it."""
+    counterparty_commitment: str
+    """The salted commitment the row keeps instead of the value (the one its first entry carries)."""
     purpose: str
     category: str | None
     country: str | None
@@ -116,13 +120,22 @@ class TransactionRow:
     def caller(self) -> AgentRef:
         return AgentRef(self.org_id, self.project_id, self.agent_id)
 
-    def intent(self) -> PaymentIntent:
-        """The intent this transaction was created from."""
+    @property
+    def party(self) -> str:
+        """The counterparty of a transaction still being worked on: an erasure never reaches one
+        (it waits until nothing to that counterparty is in flight)."""
+        if self.counterparty is None:
+            raise StateError(f"the counterparty of {self.transaction_id} was erased")
+        return self.counterparty
+
+    def intent(self, *, erased: str | None = None) -> PaymentIntent:
+        """The intent this transaction was created from (`erased` stands in for an erased counterparty;
+        without it, an erased one raises `StateError`)."""
         return PaymentIntent(
             caller=self.caller,
             tool=self.tool,
             amount=self.amount,
-            counterparty=self.counterparty,
+            counterparty=self.party if erased is None or self.counterparty is not None else erased,
             purpose=self.purpose,
             idempotency_key=self.idempotency_key,
             category=self.category,
@@ -297,7 +310,9 @@ class FundingRow:
     project_id: str
     agent_id: str
     rail: str
-    counterparty: str
+    counterparty: str | None
+    """The payer in canonical form, from the vault; None once an erasure wiped it."""
+    counterparty_commitment: str
     amount_minor: int
     currency: str
     state: str
@@ -339,3 +354,30 @@ class SinkStateRow:
     stop_reason: str | None
     resumed_at: str | None
     resumed_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectRow:
+    """One counterparty of an org in the vault: its canonical value until an erasure wipes it."""
+
+    subject_id: str
+    org_id: str
+    value: str | None
+    created_at: str
+    erasure_id: str | None
+    erased_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class HoldRow:
+    """A legal hold: while it is open, nothing of its org (or of its one subject) may be erased."""
+
+    hold_id: str
+    org_id: str
+    subject_id: str | None
+    reason: str
+    set_by: str
+    set_at: str
+    cleared_by: str | None
+    cleared_at: str | None
+    cleared_reason: str | None

@@ -300,7 +300,7 @@ def closed_terms(txn: TransactionRow, parent_id: str) -> ClosedTerms:
         tool=txn.tool.value,
         amount_minor=txn.amount.amount_minor,
         currency=txn.amount.currency,
-        counterparty=txn.counterparty,
+        counterparty_commitment=txn.counterparty_commitment,
         idempotency_key=txn.idempotency_key,
         args_hash=txn.args_hash,
         parent_id=parent_id,

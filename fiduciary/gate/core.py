@@ -125,6 +125,7 @@ class Gate:
                 txn = await w.insert_transaction(
                     new_id(Prefix.TRANSACTION),
                     intent,
+                    counterparty_commitment=await w.commit_pii(intent.caller.org_id, intent.counterparty),
                     reference=reference,
                     actor=agent_actor(intent.caller),
                     payload={},
@@ -182,12 +183,14 @@ class Gate:
             if existing is not None:
                 return await self._replay(w, existing, intent, reference)
             tainted = bool(await w.active_taints(intent.caller))
+            commitment = await w.commit_pii(intent.caller.org_id, intent.counterparty)
             txn = await w.insert_transaction(
                 new_id(Prefix.TRANSACTION),
                 intent,
+                counterparty_commitment=commitment,
                 reference=reference,
                 actor=agent_actor(intent.caller),
-                payload=await self._intent_payload(w, intent),
+                payload=self._intent_payload(intent, commitment),
             )
             with metrics.timed("decide"):
                 txn = await self._screen_and_decide(w, txn, intent, screening, tainted=tainted)
@@ -227,13 +230,15 @@ class Gate:
         )
         return refusal(Code.IDEMPOTENCY_CONFLICT, reference)
 
-    async def _intent_payload(self, w: WriteTx, intent: PaymentIntent) -> dict[str, Any]:
-        """What the chain records of an intent: the counterparty only as a salted commitment."""
+    @staticmethod
+    def _intent_payload(intent: PaymentIntent, commitment: str) -> dict[str, Any]:
+        """What the chain records of an intent: the counterparty only as a salted commitment (the one
+        its row keeps)."""
         return {
             "tool": intent.tool.value,
             "amount_minor": intent.amount.amount_minor,
             "currency": intent.amount.currency,
-            "counterparty_commitment": await w.commit_pii(intent.caller.org_id, intent.counterparty),
+            "counterparty_commitment": commitment,
             "purpose": intent.purpose,
             "category": intent.category,
             "country": intent.country,

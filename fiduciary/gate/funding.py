@@ -20,7 +20,7 @@ from collections.abc import Mapping
 import anyio
 
 from fiduciary.domain import limits
-from fiduciary.domain.errors import RailError, RailMismatch, RailRejected, RailTimeout, RailUnavailable
+from fiduciary.domain.errors import RailError, RailMismatch, RailRejected, RailTimeout, RailUnavailable, StateError
 from fiduciary.domain.intents import AgentRef
 from fiduciary.domain.money import Money
 from fiduciary.domain.records import FundingRow
@@ -34,13 +34,20 @@ log = logging.getLogger(__name__)
 SETTLED = frozenset({"credited", "failed"})
 
 
+def funding_payer(funding: FundingRow) -> str:
+    """The payer of a funding still open: an erasure waits until none to that payer is."""
+    if funding.counterparty is None:
+        raise StateError(f"the payer of {funding.funding_id} was erased")
+    return funding.counterparty
+
+
 def _request(funding: FundingRow) -> RailRequest:
     return RailRequest(
         idempotency_key_for(funding.funding_id),
         Direction.COLLECT,
         funding.amount_minor,
         funding.currency,
-        funding.counterparty,
+        funding_payer(funding),
         funding.created_at,
     )
 

@@ -119,10 +119,13 @@ async def _refund_terms(caller: AgentRef, request: PaymentRequest, reads: Reads)
         raise InputError(Code.REFUND_NOT_ALLOWED, "only a settled charge of this agent can be refunded")
     if request.currency is not None and check_currency(request.currency) != original.amount.currency:
         raise InputError(Code.INVALID_ARGUMENT, "a refund is made in the currency of its charge")
+    payer = original.counterparty
+    if payer is None:
+        raise InputError(Code.REFUND_NOT_ALLOWED, "the payer of this charge was erased; it cannot be refunded here")
     if request.amount is None:
         refunded = await reads.refunded_total(caller.org_id, caller.project_id, original.transaction_id)
         remaining = original.amount.amount_minor - refunded
         if remaining <= 0:
             raise InputError(Code.REFUND_EXCEEDS_ORIGINAL, "the charge is already fully refunded")
-        return Money(remaining, original.amount.currency), original.counterparty
-    return parse_amount(request.amount, original.amount.currency), original.counterparty
+        return Money(remaining, original.amount.currency), payer
+    return parse_amount(request.amount, original.amount.currency), payer

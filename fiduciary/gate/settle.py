@@ -259,7 +259,7 @@ class Settlement:
         caller = txn.caller
         wallet = await w.wallet(caller, txn.amount.currency)
         if txn.tool is Tool.PAY:
-            await w.count_payment_to(caller, txn.counterparty)  # the payee is no longer new
+            await w.count_payment_to(caller, txn.party)  # the payee is no longer new
         if txn.tool in OUTFLOWS:
             assert wallet is not None, "an outflow was held on an existing wallet"
             await w.move_wallet(
@@ -328,7 +328,7 @@ class Settlement:
             txn.caller,
             tool=txn.tool.value,
             currency=txn.amount.currency,
-            counterparty=txn.counterparty,
+            counterparty=txn.party,
             at=parse_iso(txn.created_at),
             amount_minor=-txn.amount.amount_minor,
         )
@@ -437,6 +437,6 @@ def _rail_request(txn: TransactionRow) -> RailRequest:
         direction=direction,
         amount_minor=txn.amount.amount_minor,
         currency=txn.amount.currency,
-        counterparty=txn.counterparty,
+        counterparty=txn.party,
         created_at=txn.created_at,
     )

@@ -57,13 +57,15 @@ def status_at(stored: str, now: datetime, mandate: OpenMandate) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ClosedTerms:
-    """Exactly one payment: amount, counterparty, idempotency key and the authority it descends from."""
+    """Exactly one payment: amount, counterparty, idempotency key and the authority it descends from.
+    The counterparty is named by the salted commitment its transaction row keeps, so a token holds
+    no personal data and still binds exactly one counterparty."""
 
     transaction_id: str
     tool: str
     amount_minor: int
     currency: str
-    counterparty: str
+    counterparty_commitment: str
     idempotency_key: str
     args_hash: str
     parent_id: str

@@ -168,7 +168,7 @@ class TransactionView(BaseModel):
     code: str
     amount: str
     currency: str
-    counterparty: str
+    counterparty: str | None = Field(description="Canonical form; null once an erasure removed it.")
     purpose: str
     approval_id: str | None = None
     rail_reference: str | None = None

@@ -31,6 +31,7 @@ from fiduciary.domain.records import (
     ExportRow,
     FlagRow,
     FundingRow,
+    HoldRow,
     InjectionConfigRow,
     KeyRow,
     KillSwitchRow,
@@ -41,6 +42,7 @@ from fiduciary.domain.records import (
     SessionRow,
     SinkCursorRow,
     SinkStateRow,
+    SubjectRow,
     TaintRow,
     TransactionRow,
 )
@@ -228,6 +230,30 @@ class Reads(KeyReads, Protocol):
         """Control-plane lookup of an open mandate by its id alone."""
         ...
 
+    # The vault of counterparties, and legal holds.
+
+    async def subject(self, org_id: str, value: str) -> SubjectRow | None:
+        """The org's subject with this canonical value (none once erased)."""
+        ...
+
+    async def subjects_of_kind(self, org_id: str, kind: str) -> list[SubjectRow]:
+        """The org's subjects (not erased) whose canonical form is of `kind`."""
+        ...
+
+    async def subject_by_id(self, subject_id: str) -> SubjectRow | None: ...
+
+    async def subject_commitments(self, subject_id: str) -> list[str]:
+        """Every commitment to the subject the chain or a row carries, in order."""
+        ...
+
+    async def open_dealings(self, org_id: str, subject_id: str) -> list[str]:
+        """Transactions and fundings with the subject that are not at rest: they still need its value."""
+        ...
+
+    async def legal_holds(self, org_id: str | None = None, *, open_only: bool = True) -> list[HoldRow]: ...
+
+    async def legal_hold(self, hold_id: str) -> HoldRow | None: ...
+
     async def closed_mandate(self, org_id: str, project_id: str, transaction_id: str) -> ClosedMandateRow | None: ...
 
     async def approval(self, approval_id: str) -> ApprovalRow | None: ...
@@ -346,7 +372,30 @@ class WriteTx(Reads, Protocol):
         ...
 
     async def commit_pii(self, org_id: str, value: str) -> str:
-        """Store a personal value in the erasable side table; return the commitment for the chain."""
+        """Keep a counterparty (canonical form) in the erasable vault; return a fresh salted commitment
+        to it, for the chain and the row that names it."""
+        ...
+
+    async def ensure_subject(self, org_id: str, value: str) -> str:
+        """The subject id of a counterparty (canonical form), made if the org has none for it."""
+        ...
+
+    async def erase_subject(self, subject_id: str, erasure_id: str) -> int:
+        """Wipe a subject's value and the salts of its commitments; how many salts were wiped."""
+        ...
+
+    async def redact_alerts(self, org_id: str, fragment: str, replacement: str) -> int:
+        """Replace `fragment` in the org's alert bodies that hold it; how many bodies changed."""
+        ...
+
+    async def drop_open_mandate_token(self, org_id: str, project_id: str, mandate_id: str) -> None:
+        """Forget the token of an open mandate that can no longer authorise anything."""
+        ...
+
+    async def insert_hold(self, hold: HoldRow) -> None: ...
+
+    async def clear_hold(self, hold_id: str, *, by: str, reason: str) -> bool:
+        """Clear an open hold; False if it is not open."""
         ...
 
     async def insert_org(self, org_id: str, name: str) -> None: ...
@@ -396,7 +445,9 @@ class WriteTx(Reads, Protocol):
         """Let go of this process's claim on a transaction that rests (unknown) until the next sweep."""
         ...
 
-    async def insert_funding(self, funding: FundingRow) -> None: ...
+    async def insert_funding(self, funding: FundingRow) -> FundingRow:
+        """Record a funding; the payer goes to the vault, and the row returned carries its commitment."""
+        ...
 
     async def update_funding(self, funding_id: str, *, state: str, rail_reference: str | None) -> None: ...
 
@@ -429,9 +480,17 @@ class WriteTx(Reads, Protocol):
     ) -> None: ...
 
     async def insert_transaction(
-        self, transaction_id: str, intent: PaymentIntent, *, reference: str, actor: str, payload: dict[str, Any]
+        self,
+        transaction_id: str,
+        intent: PaymentIntent,
+        *,
+        counterparty_commitment: str,
+        reference: str,
+        actor: str,
+        payload: dict[str, Any],
     ) -> TransactionRow:
-        """Persist a new transaction in `received` and audit it."""
+        """Persist a new transaction in `received` and audit it; the row keeps the counterparty only
+        as `counterparty_commitment` (from `commit_pii`)."""
         ...
 
     async def move(
@@ -576,3 +635,8 @@ class Store(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+    async def scrub(self) -> bool:
+        """Push what was wiped out of the database's files where the database allows it (after an
+        erasure); whether nothing of it is left there."""
+        ...

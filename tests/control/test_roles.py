@@ -68,6 +68,10 @@ CALLS: dict[Action, Call] = {
     ),
     Action.SINKS_READ: lambda rt, op, t: rt.control.sinks.status(op),
     Action.SINKS_RESUME: lambda rt, op, t: rt.control.sinks.resume(op, "no-such-sink"),
+    Action.DSR_ERASE: lambda rt, op, t: rt.control.privacy.erase(op, t.org_id, "acct:nobody", reason="test"),
+    Action.LEGAL_HOLD_SET: lambda rt, op, t: rt.control.privacy.hold(op, t.org_id, None, reason="test"),
+    Action.LEGAL_HOLD_CLEAR: lambda rt, op, t: rt.control.privacy.clear(op, "hld_nope", reason="test"),
+    Action.LEGAL_HOLD_READ: lambda rt, op, t: rt.control.privacy.holds(op),
 }
 
 

@@ -34,7 +34,7 @@ CLOSED = ClosedMandate(
     "agt_a",
     NOW,
     NOW + timedelta(minutes=5),
-    ClosedTerms("txn_1", "pay", 100, "USD", "acct:x", "k1", "hash", "mdt_1"),
+    ClosedTerms("txn_1", "pay", 100, "USD", "c0ffee", "k1", "hash", "mdt_1"),
 )
 
 
@@ -96,7 +96,7 @@ def test_an_unknown_constraint_is_no_authority() -> None:
 def test_a_closed_mandate_authorises_exactly_its_terms() -> None:
     token = sign_closed(CLOSED, SIGNER)
     verify_closed(token, KEYS, expected=CLOSED, now=NOW)
-    for change in ({"amount_minor": 101}, {"counterparty": "acct:y"}, {"idempotency_key": "k2"}):
+    for change in ({"amount_minor": 101}, {"counterparty_commitment": "c0ffef"}, {"idempotency_key": "k2"}):
         other = replace(CLOSED, terms=replace(CLOSED.terms, **change))
         with pytest.raises(MandateError):
             verify_closed(token, KEYS, expected=other, now=NOW)

@@ -255,3 +255,17 @@ async def test_the_rails_page_shows_breakers_and_an_admin_resolves_a_flag_with_a
     _, token = await runtime.control.operators.add(tenant.admin, "gail", Role.AUDITOR)
     await sign_in(web, token)
     assert 'action="/dashboard/flags/' not in (await web.get("/rails")).text, "an auditor reads, resolves nothing"
+
+
+async def test_a_transaction_whose_counterparty_was_erased_says_so_on_its_pages(
+    web: httpx2.AsyncClient, runtime: Runtime, tenant: Tenant
+) -> None:
+    caller = AgentRef(tenant.org_id, tenant.project_id, tenant.agent_id)
+    request = PaymentRequest(Tool.PAY, "pens", "12.50", "USD", "acct:maria-pens", idempotency_key="e1")
+    paid = await runtime.gate.request(caller, request, reference="ref_e1")
+    await sign_in(web, tenant.admin_token)
+    assert "acct:maria-pens" in (await web.get("/transactions")).text
+    await runtime.control.privacy.erase(tenant.admin, tenant.org_id, "acct:maria-pens", reason="DSR-3")
+    for path in ("/transactions", f"/transactions/{paid.transaction_id}"):
+        page = await web.get(path)
+        assert page.status_code == 200 and "(erased)" in page.text and "maria-pens" not in page.text, path

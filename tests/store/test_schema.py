@@ -39,6 +39,7 @@ async def test_the_database_runs_in_wal_with_strict_tables(settings: Settings, t
         "0012_evidence",
         "0013_sinks",
         "0014_checkpoint_frontier",
+        "0015_erasure",
     ]
 
 

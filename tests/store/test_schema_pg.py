@@ -25,6 +25,7 @@ from fiduciary.domain.clock import iso
 from fiduciary.store.postgres.migrate import MIGRATIONS_TABLE
 from fiduciary.store.postgres.schema import MIGRATIONS
 from fiduciary.store.sqlite.schema import MIGRATIONS as SQLITE
+from fiduciary.store.sqlite.store import add_functions
 from tests.pg import Cluster
 
 Params = tuple[Any, ...]
@@ -90,6 +91,7 @@ def migrate_sqlite(conn: sqlite3.Connection, migrations: Sequence[tuple[str, str
 def sqlite_file(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA foreign_keys = ON")
+    add_functions(conn)
     return conn
 
 
@@ -137,14 +139,17 @@ def _transaction(
     original: str | None = None,
     open_mandate: str | None = None,
     created_at: str = "2026-01-01T10:15:00.000000Z",
+    party: tuple[str, str] = ("counterparty_commitment", "c0"),
 ) -> str:
-    """An INSERT of one transaction with every required column."""
+    """An INSERT of one transaction with every required column (`party`: the counterparty's column
+    and value, `counterparty` before migration 0015)."""
     key = idempotency_key or f"idem_{transaction_id}"
     return (
         "INSERT INTO transactions (org_id, project_id, transaction_id, agent_id, tool, state, code, amount_minor, "
-        "currency, counterparty, purpose, metadata, idempotency_key, args_hash, reference, original_transaction_id, "
+        f"currency, {party[0]}, purpose, metadata, idempotency_key, args_hash, reference, original_transaction_id, "
         f"open_mandate_id, created_at, updated_at) VALUES ('{org}', '{project}', '{transaction_id}', '{agent}', "
-        f"'{tool}', '{state}', 'ok', {amount}, 'USD', 'acme', 'tests', '{{}}', '{key}', 'h', 'ref_{transaction_id}', "
+        f"'{tool}', '{state}', 'ok', {amount}, 'USD', '{party[1]}', 'tests', '{{}}', '{key}', 'h', "
+        f"'ref_{transaction_id}', "
         f"{_literal(original)}, {_literal(open_mandate)}, '{created_at}', '{created_at}')"
     )
 
@@ -329,8 +334,8 @@ TENANCY = [
     ),
     _case(
         "funding-of-another-tenants-agent",
-        "INSERT INTO fundings VALUES ('fnd_x', 'org_a', 'prj_a', 'agt_b', 'sandbox', 'acme', 100, 'USD', 'pending', "
-        "NULL, 'opr_1', 't0', 't0')",
+        "INSERT INTO fundings VALUES ('fnd_x', 'org_a', 'prj_a', 'agt_b', 'sandbox', 100, 'USD', 'pending', "
+        "NULL, 'opr_1', 't0', 't0', 'c0')",
         FOREIGN_KEY,
     ),
     _case("vote-on-no-approval", "INSERT INTO approval_votes VALUES ('apr_none', 'opr_1', 't0')", FOREIGN_KEY),
@@ -462,14 +467,14 @@ CHECKS = [
     _case("flag-noted-while-open", _flag("flg_x", (None, None, "n")), CHECK),
     _case(
         "funding-amount",
-        "INSERT INTO fundings VALUES ('fnd_x', 'org_a', 'prj_a', 'agt_a', 'sandbox', 'acme', 0, 'USD', 'pending', "
-        "NULL, 'opr_1', 't0', 't0')",
+        "INSERT INTO fundings VALUES ('fnd_x', 'org_a', 'prj_a', 'agt_a', 'sandbox', 0, 'USD', 'pending', "
+        "NULL, 'opr_1', 't0', 't0', 'c0')",
         CHECK,
     ),
     _case(
         "funding-state",
-        "INSERT INTO fundings VALUES ('fnd_x', 'org_a', 'prj_a', 'agt_a', 'sandbox', 'acme', 100, 'USD', 'lost', "
-        "NULL, 'opr_1', 't0', 't0')",
+        "INSERT INTO fundings VALUES ('fnd_x', 'org_a', 'prj_a', 'agt_a', 'sandbox', 100, 'USD', 'lost', "
+        "NULL, 'opr_1', 't0', 't0', 'c0')",
         CHECK,
     ),
 ]
@@ -560,8 +565,10 @@ def test_a_session_is_ordered_byte_by_byte_whatever_the_databases_locale(pg_clus
         _run_pg(conn, _session("B", "a"))
 
 
-def _contents(rows: Any) -> list[tuple[Any, ...]]:
-    return sorted((tuple(row) for row in rows), key=repr)
+def _contents(cursor: Any, drop: set[str] | frozenset[str] = frozenset()) -> list[tuple[Any, ...]]:
+    """A cursor's rows in a stable order, without the columns named in `drop`."""
+    kept = [i for i, column in enumerate(cursor.description) if column[0] not in drop]
+    return sorted((tuple(row[i] for i in kept) for row in cursor), key=repr)
 
 
 def test_both_databases_keep_the_same_rows_with_the_same_defaults(
@@ -606,16 +613,20 @@ def test_the_migrations_are_named_as_sqlites_and_apply_in_order_once(pg_url: str
 
 HOURS = ("2026-01-01T10:15:00.000000Z", "2026-01-01T10:45:00.000000Z", "2026-01-01T11:05:00.000000Z")
 
+OLD = ("counterparty", "acme")
+
 BEFORE_COUNTERS: tuple[Statement, ...] = (
     "INSERT INTO orgs VALUES ('org_a', 'A', 't0')",
     "INSERT INTO projects VALUES ('org_a', 'prj_a', 'A', 't0')",
     "INSERT INTO agents (org_id, project_id, agent_id, name, token_hash, created_at) "
     "VALUES ('org_a', 'prj_a', 'agt_a', 'a', 'hash_a', 't0')",
-    _transaction("org_a", "prj_a", "txn_1", "agt_a", state="settled", amount=100, created_at=HOURS[0]),
-    _transaction("org_a", "prj_a", "txn_2", "agt_a", state="held", amount=250, created_at=HOURS[1]),
-    _transaction("org_a", "prj_a", "txn_3", "agt_a", state="settled", amount=40, created_at=HOURS[2]),
-    _transaction("org_a", "prj_a", "txn_4", "agt_a", state="denied", amount=999, created_at=HOURS[2]),
-    _transaction("org_a", "prj_a", "txn_5", "agt_a", tool="charge", state="settled", amount=7, created_at=HOURS[2]),
+    _transaction("org_a", "prj_a", "txn_1", "agt_a", state="settled", amount=100, created_at=HOURS[0], party=OLD),
+    _transaction("org_a", "prj_a", "txn_2", "agt_a", state="held", amount=250, created_at=HOURS[1], party=OLD),
+    _transaction("org_a", "prj_a", "txn_3", "agt_a", state="settled", amount=40, created_at=HOURS[2], party=OLD),
+    _transaction("org_a", "prj_a", "txn_4", "agt_a", state="denied", amount=999, created_at=HOURS[2], party=OLD),
+    _transaction(
+        "org_a", "prj_a", "txn_5", "agt_a", tool="charge", state="settled", amount=7, created_at=HOURS[2], party=OLD
+    ),
     "INSERT INTO kill_switches VALUES ('ks_1', 'org_a', 'org', 'org_a', 'r', 'opr_1', 't0', NULL, NULL)",
     "INSERT INTO kill_switches VALUES ('ks_2', 'org_a', 'platform', '*', 'r', 'opr_1', 't0', 'opr_1', 't1')",
 )
@@ -633,10 +644,15 @@ def test_the_migrations_carry_existing_rows_over_as_sqlites_do(pg_url: str, tmp_
         for statement in BEFORE_COUNTERS:
             _run_pg(conn, statement)
         migrate_pg(conn, MIGRATIONS[3:])
-        for table in ("spend_buckets", "payee_buckets", "payees", "kill_switches"):
-            kept = _contents(lite.execute(f"SELECT * FROM {table}"))
+        for table in ("spend_buckets", "payee_buckets", "payees", "kill_switches", "transaction_rows"):
+            # Subject ids are random: compare the counters per payee by the value they stand for.
+            sql = f"SELECT * FROM {table}"
+            if table.startswith("payee"):
+                sql = f"SELECT t.*, s.value FROM {table} t JOIN subjects s USING (subject_id)"
+            drop = {"subject_id", "counterparty_commitment"}
+            kept = _contents(lite.execute(sql), drop)
             assert kept, table
-            assert _contents(conn.execute(f"SELECT * FROM {table}")) == kept, table
+            assert _contents(conn.execute(sql), drop) == kept, table
         buckets = conn.execute("SELECT bucket, amount_minor FROM spend_buckets WHERE tool = 'pay' ORDER BY bucket")
         assert buckets.fetchall() == [("2026-01-01T10:00:00.000000Z", 350), ("2026-01-01T11:00:00.000000Z", 40)]
     lite.close()

@@ -39,11 +39,14 @@ def _sqlite_columns(conn: sqlite3.Connection) -> dict[str, list[tuple[str, str, 
 
 def _pg_columns(conn: psycopg.Connection[Any]) -> dict[str, list[tuple[str, str, bool, str | None]]]:
     rows = conn.execute(
-        "SELECT table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns "
-        "WHERE table_schema = 'public' ORDER BY table_name, ordinal_position"
+        "SELECT c.table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns c "
+        "JOIN information_schema.tables t USING (table_schema, table_name) "
+        "WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY c.table_name, ordinal_position"
     )
     columns: dict[str, list[tuple[str, str, bool, str | None]]] = {}
     for table, name, kind, nullable, default in rows:
+        if default is not None and default.endswith("::text"):
+            default = default.removesuffix("::text")  # PostgreSQL names the type of a text literal
         columns.setdefault(table, []).append((name, kind, nullable == "NO", default))
     return columns
 

@@ -85,6 +85,7 @@ TEMPLATES = Environment(
     lstrip_blocks=True,
 )
 TEMPLATES.filters["agent"] = agent_text
+TEMPLATES.filters["party"] = lambda value: terminal.ERASED if value is None else agent_text(value)
 TEMPLATES.filters["money"] = money
 TEMPLATES.filters["minor"] = lambda value, currency: Money(value, currency).to_major()
 TEMPLATES.globals["covering"] = shapes.covering

@@ -37,6 +37,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from fiduciary.store.postgres.schema_privacy import ERASURE
+
 _STATES = (
     "'received','screened','denied','pending_approval','approved','rejected','expired','authorized',"
     "'held','dispatching','settled','failed','released','unknown','rolling_back','rolled_back'"
@@ -616,5 +618,6 @@ MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (
     ("0012_evidence", EVIDENCE),
     ("0013_sinks", SINKS),
     ("0014_checkpoint_frontier", CHECKPOINT_FRONTIER),
+    ("0015_erasure", ERASURE),
 )
 """(name, SQL) in the order they apply, named as SQLite's. Append only: never edit a published migration."""

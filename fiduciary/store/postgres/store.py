@@ -191,6 +191,12 @@ class PgStore:
             raise StoreError("cannot open the PostgreSQL database's connection pool") from exc
         return cls(pool, clock=clock, signers=signers)
 
+    async def scrub(self) -> bool:
+        """PostgreSQL keeps the old versions of updated rows in its files until it reuses their
+        space; only `VACUUM FULL` of the tables an erasure touched (subjects, pii, alert_outbox,
+        open_mandates) rewrites them, and it locks them while it runs, so it is left to the operator."""
+        return False
+
     async def close(self) -> None:
         await self._pool.close()
 

@@ -14,6 +14,7 @@ from fiduciary.domain.intents import AgentRef
 from fiduciary.domain.records import RefusalWindow
 from fiduciary.policies.windows import hour_bucket, minute_bucket
 from fiduciary.store.sqlite.queries import Queries
+from fiduciary.store.sqlite.statements import SUBJECT
 
 
 class CounterWrites(Queries):
@@ -36,7 +37,8 @@ class CounterWrites(Queries):
         """
         bucket = iso(hour_bucket(at))
         key = (caller.org_id, caller.project_id, caller.agent_id, tool, currency, bucket)
-        payee_key = (caller.org_id, caller.project_id, caller.agent_id, counterparty, tool, currency, bucket)
+        payee_key = (caller.org_id, caller.project_id, caller.agent_id, caller.org_id, counterparty, tool, currency,
+                     bucket)  # fmt: skip
         if amount_minor < 0:
             changed = await self._exec(
                 "UPDATE spend_buckets SET amount_minor = amount_minor + ? WHERE org_id = ? AND project_id = ? "
@@ -44,8 +46,10 @@ class CounterWrites(Queries):
                 (amount_minor, *key),
             )
             changed += await self._exec(
-                "UPDATE payee_buckets SET amount_minor = amount_minor + ?, payments = payments - 1 WHERE org_id = ? "
-                "AND project_id = ? AND agent_id = ? AND counterparty = ? AND tool = ? AND currency = ? AND bucket = ?",
+                "UPDATE payee_buckets SET amount_minor = amount_minor + ?, payments = payments - 1 "  # noqa: S608
+                "WHERE org_id = ? "
+                f"AND project_id = ? AND agent_id = ? AND subject_id = {SUBJECT} AND tool = ? AND currency = ? "
+                "AND bucket = ?",
                 (amount_minor, *payee_key),
             )
             assert changed == 2, "a give-back follows the spending it returns"
@@ -56,8 +60,8 @@ class CounterWrites(Queries):
             (*key, amount_minor),
         )
         await self._exec(
-            "INSERT INTO payee_buckets VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (org_id, project_id, agent_id, "
-            "counterparty, tool, currency, bucket) DO UPDATE SET "
+            f"INSERT INTO payee_buckets VALUES (?, ?, ?, {SUBJECT}, ?, ?, ?, ?, 1) ON CONFLICT (org_id, project_id, "  # noqa: S608
+            "agent_id, subject_id, tool, currency, bucket) DO UPDATE SET "
             "amount_minor = payee_buckets.amount_minor + excluded.amount_minor, payments = payee_buckets.payments + 1",
             (*payee_key, amount_minor),
         )
@@ -72,9 +76,9 @@ class CounterWrites(Queries):
     async def count_payment_to(self, caller: AgentRef, counterparty: str) -> None:
         stamp = iso(self.now)
         await self._exec(
-            "INSERT INTO payees VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT (org_id, project_id, agent_id, counterparty) "
-            "DO UPDATE SET payments = payees.payments + 1, last_paid_at = excluded.last_paid_at",
-            (caller.org_id, caller.project_id, caller.agent_id, counterparty, stamp, stamp),
+            f"INSERT INTO payees VALUES (?, ?, ?, {SUBJECT}, 1, ?, ?) ON CONFLICT (org_id, project_id, agent_id, "  # noqa: S608
+            "subject_id) DO UPDATE SET payments = payees.payments + 1, last_paid_at = excluded.last_paid_at",
+            (caller.org_id, caller.project_id, caller.agent_id, caller.org_id, counterparty, stamp, stamp),
         )
 
     # The alert outbox.

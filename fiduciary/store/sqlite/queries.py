@@ -35,7 +35,8 @@ from fiduciary.domain.records import (
 from fiduciary.domain.states import IN_FLIGHT, TxState
 from fiduciary.mandates.keys import KeyPurpose, SealedKey
 from fiduciary.policies.windows import hour_bucket, minute_bucket
-from fiduciary.store.sqlite.audit_reads import AuditReads
+from fiduciary.store.sqlite.statements import SUBJECT
+from fiduciary.store.sqlite.vault_reads import VaultReads
 from fiduciary.wallets import Wallet
 
 _SPENDING_STATES = tuple(
@@ -56,8 +57,8 @@ def _marks(values: Sequence[object]) -> str:
     return ",".join("?" for _ in values)
 
 
-class Queries(AuditReads):
-    """Every read of the store but the audit chain's (`AuditReads`)."""
+class Queries(VaultReads):
+    """Every read of the store but the audit chain's (`AuditReads`) and the vault's (`VaultReads`)."""
 
     # Tenants, agents, keys.
 
@@ -109,11 +110,11 @@ class Queries(AuditReads):
         return [FlagRow(**dict(row)) for row in await self._all(sql, (int(open_only), limit))]
 
     async def funding(self, funding_id: str) -> FundingRow | None:
-        row = await self._one("SELECT * FROM fundings WHERE funding_id = ?", (funding_id,))
+        row = await self._one("SELECT * FROM funding_rows WHERE funding_id = ?", (funding_id,))
         return None if row is None else FundingRow(**dict(row))
 
     async def unsettled_fundings(self, *, limit: int) -> list[FundingRow]:
-        sql = "SELECT * FROM fundings WHERE state IN ('pending', 'unknown') ORDER BY updated_at LIMIT ?"
+        sql = "SELECT * FROM funding_rows WHERE state IN ('pending', 'unknown') ORDER BY updated_at LIMIT ?"
         return [FundingRow(**dict(row)) for row in await self._all(sql, (limit,))]
 
     async def open_flag_count(self) -> int:
@@ -129,13 +130,13 @@ class Queries(AuditReads):
         return None if row is None else FlagRow(**dict(row))
 
     async def transaction_by_rail_reference(self, rail: str, rail_reference: str) -> TransactionRow | None:
-        sql = "SELECT * FROM transactions WHERE rail = ? AND rail_reference = ? LIMIT 1"
+        sql = "SELECT * FROM transaction_rows WHERE rail = ? AND rail_reference = ? LIMIT 1"
         row = await self._one(sql, (rail, rail_reference))
         return None if row is None else TransactionRow.from_row(row)
 
     async def settled_on_rail(self, rail: str, *, since: str, limit: int) -> list[TransactionRow]:
         sql = (
-            "SELECT * FROM transactions WHERE rail = ? AND state = 'settled' AND updated_at >= ? "
+            "SELECT * FROM transaction_rows WHERE rail = ? AND state = 'settled' AND updated_at >= ? "
             "ORDER BY updated_at LIMIT ?"
         )
         return [TransactionRow.from_row(row) for row in await self._all(sql, (rail, since, limit))]
@@ -235,13 +236,13 @@ class Queries(AuditReads):
         return [(r["project_id"], r["transaction_id"], r["state"]) for r in rows]
 
     async def transaction(self, org_id: str, project_id: str, transaction_id: str) -> TransactionRow | None:
-        sql = "SELECT * FROM transactions WHERE org_id = ? AND project_id = ? AND transaction_id = ?"
+        sql = "SELECT * FROM transaction_rows WHERE org_id = ? AND project_id = ? AND transaction_id = ?"
         row = await self._one(sql, (org_id, project_id, transaction_id))
         return None if row is None else TransactionRow.from_row(row)
 
     async def transaction_by_id(self, transaction_id: str) -> TransactionRow | None:
         """Control-plane lookup by id alone (operators see every tenant they administer)."""
-        row = await self._one("SELECT * FROM transactions WHERE transaction_id = ?", (transaction_id,))
+        row = await self._one("SELECT * FROM transaction_rows WHERE transaction_id = ?", (transaction_id,))
         return None if row is None else TransactionRow.from_row(row)
 
     async def agent_transaction(self, caller: AgentRef, transaction_id: str) -> TransactionRow | None:
@@ -249,7 +250,10 @@ class Queries(AuditReads):
         return row if row is not None and row.agent_id == caller.agent_id else None
 
     async def transaction_by_key(self, caller: AgentRef, idempotency_key: str) -> TransactionRow | None:
-        sql = "SELECT * FROM transactions WHERE org_id = ? AND project_id = ? AND agent_id = ? AND idempotency_key = ?"
+        sql = (
+            "SELECT * FROM transaction_rows WHERE org_id = ? AND project_id = ? AND agent_id = ? "
+            "AND idempotency_key = ?"
+        )
         row = await self._one(sql, (caller.org_id, caller.project_id, caller.agent_id, idempotency_key))
         return None if row is None else TransactionRow.from_row(row)
 
@@ -257,7 +261,7 @@ class Queries(AuditReads):
         self, caller: AgentRef, *, limit: int, before: str | None = None, state: str | None = None
     ) -> list[TransactionRow]:
         assert 0 < limit <= limits.list_page_size_max
-        sql = "SELECT * FROM transactions WHERE org_id = ? AND project_id = ? AND agent_id = ?"
+        sql = "SELECT * FROM transaction_rows WHERE org_id = ? AND project_id = ? AND agent_id = ?"
         params: list[Any] = [caller.org_id, caller.project_id, caller.agent_id]
         if before is not None:
             # The cursor resolves inside the caller's own scope only: a foreign id matches nothing.
@@ -282,7 +286,7 @@ class Queries(AuditReads):
     ) -> list[TransactionRow]:
         """Operator listing across tenants, newest first; `before` is a transaction id cursor."""
         assert 0 < limit <= limits.list_page_size_max
-        sql, params = "SELECT * FROM transactions WHERE 1 = 1", list[Any]()
+        sql, params = "SELECT * FROM transaction_rows WHERE 1 = 1", list[Any]()
         for column, value in (("org_id", org_id), ("agent_id", agent_id), ("state", state)):
             if value is not None:
                 sql, params = f"{sql} AND {column} = ?", [*params, value]
@@ -296,7 +300,7 @@ class Queries(AuditReads):
     async def project_history(self, org_id: str, project_id: str, *, since: datetime) -> list[TransactionRow]:
         """A project's calls since `since`, oldest first, bounded (what `policy simulate` replays)."""
         sql = (
-            "SELECT * FROM (SELECT * FROM transactions WHERE org_id = ? AND project_id = ? AND created_at >= ? "
+            "SELECT * FROM (SELECT * FROM transaction_rows WHERE org_id = ? AND project_id = ? AND created_at >= ? "
             "ORDER BY created_at DESC, transaction_id DESC LIMIT ?) AS recent ORDER BY created_at, transaction_id"
         )
         rows = await self._all(sql, (org_id, project_id, iso(since), limits.simulate_transactions_max))
@@ -306,7 +310,7 @@ class Queries(AuditReads):
         """In-flight transactions nobody holds a live lease on and nobody moved since `idle_since`."""
         states = [s.value for s in IN_FLIGHT | {TxState.APPROVED}]
         sql = (
-            f"SELECT * FROM transactions WHERE state IN ({_marks(states)}) "  # noqa: S608
+            f"SELECT * FROM transaction_rows WHERE state IN ({_marks(states)}) "  # noqa: S608
             "AND (lease_until IS NULL OR lease_until < ?) AND updated_at <= ? ORDER BY updated_at LIMIT ?"
         )
         rows = await self._all(sql, [*states, iso(now), iso(idle_since), limits.resume_transactions_max])
@@ -357,9 +361,9 @@ class Queries(AuditReads):
         who, params = self._who(caller, per_project)
         sql = (
             "SELECT COALESCE(SUM(amount_minor), 0) AS total, COALESCE(SUM(payments), 0) AS payments "  # noqa: S608
-            f"FROM payee_buckets WHERE {who} AND counterparty = ? AND tool IN ({_marks(tools)}) AND bucket >= ?"
+            f"FROM payee_buckets WHERE {who} AND subject_id = {SUBJECT} AND tool IN ({_marks(tools)}) AND bucket >= ?"
         )
-        values: list[Any] = [*params, counterparty, *tools, iso(hour_bucket(since))]
+        values: list[Any] = [*params, caller.org_id, counterparty, *tools, iso(hour_bucket(since))]
         if currency is not None:
             sql, values = sql + " AND currency = ?", [*values, currency]
         row = await self._one(sql, values)
@@ -369,8 +373,8 @@ class Queries(AuditReads):
     async def payments_to(self, caller: AgentRef, *, per_project: bool, counterparty: str) -> int:
         """Settled payments to `counterparty` (canonical form), ever."""
         who, params = self._who(caller, per_project)
-        sql = f"SELECT COALESCE(SUM(payments), 0) AS total FROM payees WHERE {who} AND counterparty = ?"  # noqa: S608
-        row = await self._one(sql, [*params, counterparty])
+        sql = f"SELECT COALESCE(SUM(payments), 0) AS total FROM payees WHERE {who} AND subject_id = {SUBJECT}"  # noqa: S608
+        row = await self._one(sql, [*params, caller.org_id, counterparty])
         assert row is not None
         return int(row["total"])
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from fiduciary.store.sqlite.schema_privacy import ERASURE
+
 _STATES = (
     "'received','screened','denied','pending_approval','approved','rejected','expired','authorized',"
     "'held','dispatching','settled','failed','released','unknown','rolling_back','rolled_back'"
@@ -601,5 +603,6 @@ MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (
     ("0012_evidence", EVIDENCE),
     ("0013_sinks", SINKS),
     ("0014_checkpoint_frontier", CHECKPOINT_FRONTIER),
+    ("0015_erasure", ERASURE),
 )
 """(name, SQL) in the order they apply. Append only: never edit a published migration."""

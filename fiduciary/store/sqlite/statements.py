@@ -8,6 +8,10 @@ from typing import Any
 
 from fiduciary.domain.errors import ConflictError, StoreError
 
+SUBJECT = "(SELECT subject_id FROM subjects WHERE org_id = ? AND value = ?)"
+"""The vault's id of a counterparty (parameters: org, canonical value); NULL if it has none, as
+after an erasure. Counters per payee are keyed by it, never by the value."""
+
 
 class Statements:
     """One connection's statements: rows by name, constraint breaks as `ConflictError`, any other

@@ -30,6 +30,7 @@ from pathlib import Path
 import anyio
 import anyio.lowlevel
 
+from fiduciary.audit.pii import digest
 from fiduciary.domain import limits
 from fiduciary.domain.clock import Clock, iso
 from fiduciary.domain.errors import ConflictError, StoreError
@@ -49,6 +50,7 @@ def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
         conn.execute("PRAGMA query_only = ON")
     else:
         conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA secure_delete = ON")  # what a write removes is zeroed, not left in free space
     return conn
 
 
@@ -98,6 +100,24 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the database at {path}") from exc
         return cls(path, writer, reader, clock=clock, signers=signers)
+
+    async def scrub(self) -> bool:
+        """Take the page images a wipe left behind out of the WAL: a checkpoint that truncates it
+        (`secure_delete` already zeroed them in the database file). False if a reader in another
+        process kept the WAL from being truncated."""
+        for _ in range(limits.scrub_attempts):
+            async with self._lock:
+                if not self._writer.in_transaction:
+                    try:
+                        busy, _, _ = await anyio.to_thread.run_sync(
+                            lambda: self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                        )
+                    except sqlite3.Error as exc:
+                        raise StoreError("the database failed to checkpoint") from exc
+                    if busy == 0:
+                        return True
+            await anyio.sleep(0.05)
+        return False
 
     async def close(self) -> None:
         async with self._lock:
@@ -190,6 +210,7 @@ def _migrate(conn: sqlite3.Connection, clock: Clock) -> list[str]:
         "CREATE TABLE IF NOT EXISTS migrations (name TEXT NOT NULL PRIMARY KEY, applied_at TEXT NOT NULL) STRICT"
     )
     done = {row[0] for row in conn.execute("SELECT name FROM migrations").fetchall()}
+    add_functions(conn)
     applied = []
     for name, sql in MIGRATIONS:
         if name in done:
@@ -205,6 +226,12 @@ def _migrate(conn: sqlite3.Connection, clock: Clock) -> list[str]:
         conn.execute("COMMIT")
         applied.append(name)
     return applied
+
+
+def add_functions(conn: sqlite3.Connection) -> None:
+    """The functions migrations call that SQLite lacks: `fiduciary_commit(salt, value)` commits
+    rows made before a migration as `fiduciary.audit.pii` does."""
+    conn.create_function("fiduciary_commit", 2, digest, deterministic=True)
 
 
 def _statements(script: str) -> list[str]:

@@ -15,7 +15,6 @@ from typing import Any
 from fiduciary.audit.chain import AuditEntry
 from fiduciary.audit.checkpoint import Checkpoint
 from fiduciary.audit.journal import Journal
-from fiduciary.audit.pii import commit
 from fiduciary.domain.canonical import canonical_json
 from fiduciary.domain.clock import iso
 from fiduciary.domain.errors import ConflictError
@@ -26,11 +25,11 @@ from fiduciary.domain.signing import Signer
 from fiduciary.domain.states import TxState, check_transition
 from fiduciary.mandates.keys import KeyPurpose, SealedKey
 from fiduciary.store.ports import SignerSource
-from fiduciary.store.sqlite.counter_writes import CounterWrites
+from fiduciary.store.sqlite.vault_writes import VaultWrites
 from fiduciary.wallets import Wallet
 
 
-class Writer(CounterWrites):
+class Writer(VaultWrites):
     """The handle of one write transaction. `now` is fixed for the whole transaction."""
 
     def __init__(self, conn: sqlite3.Connection, *, now: datetime, signers: SignerSource) -> None:
@@ -83,15 +82,6 @@ class Writer(CounterWrites):
             ),
         )
         return entry
-
-    async def commit_pii(self, org_id: str, value: str) -> str:
-        """Store a personal value in the erasable side table; return the commitment for the chain."""
-        sealed = commit(value)
-        await self._exec(
-            "INSERT INTO pii (org_id, commitment, salt, value, created_at) VALUES (?, ?, ?, ?, ?)",
-            (org_id, sealed.commitment, sealed.salt, value, iso(self.now)),
-        )
-        return sealed.commitment
 
     # Tenants.
 
@@ -250,13 +240,21 @@ class Writer(CounterWrites):
     # Transactions.
 
     async def insert_transaction(
-        self, transaction_id: str, intent: PaymentIntent, *, reference: str, actor: str, payload: dict[str, Any]
+        self,
+        transaction_id: str,
+        intent: PaymentIntent,
+        *,
+        counterparty_commitment: str,
+        reference: str,
+        actor: str,
+        payload: dict[str, Any],
     ) -> TransactionRow:
-        """Persist a new transaction in `received` and audit it."""
+        """Persist a new transaction in `received` and audit it. The row keeps the counterparty only
+        as `counterparty_commitment` (from `commit_pii`)."""
         caller, stamp, args_hash = intent.caller, iso(self.now), intent.args_hash()
         await self._exec(
             "INSERT INTO transactions (org_id, project_id, transaction_id, agent_id, tool, state, code, "
-            "amount_minor, currency, counterparty, purpose, category, country, memo, metadata, "
+            "amount_minor, currency, counterparty_commitment, purpose, category, country, memo, metadata, "
             "idempotency_key, args_hash, reference, original_transaction_id, created_at, updated_at, "
             "requested_rail) VALUES (?, ?, ?, ?, ?, 'received', 'ok', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -267,7 +265,7 @@ class Writer(CounterWrites):
                 intent.tool.value,
                 intent.amount.amount_minor,
                 intent.amount.currency,
-                intent.counterparty,
+                counterparty_commitment,
                 intent.purpose,
                 intent.category,
                 intent.country,
@@ -292,6 +290,7 @@ class Writer(CounterWrites):
             code="ok",
             amount=intent.amount,
             counterparty=intent.counterparty,
+            counterparty_commitment=counterparty_commitment,
             purpose=intent.purpose,
             category=intent.category,
             country=intent.country,
@@ -493,13 +492,18 @@ class Writer(CounterWrites):
             ),
         )
 
-    async def insert_funding(self, funding: FundingRow) -> None:
-        f = funding
+    async def insert_funding(self, funding: FundingRow) -> FundingRow:
+        """Record a funding; the payer goes to the vault and the row keeps its commitment."""
+        assert funding.counterparty is not None, "a new funding names its payer"
+        f = replace(funding, counterparty_commitment=await self.commit_pii(funding.org_id, funding.counterparty))
         await self._exec(
-            "INSERT INTO fundings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (f.funding_id, f.org_id, f.project_id, f.agent_id, f.rail, f.counterparty, f.amount_minor, f.currency,
-             f.state, f.rail_reference, f.created_by, f.created_at, f.updated_at),
+            "INSERT INTO fundings (funding_id, org_id, project_id, agent_id, rail, counterparty_commitment, "
+            "amount_minor, currency, state, rail_reference, created_by, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (f.funding_id, f.org_id, f.project_id, f.agent_id, f.rail, f.counterparty_commitment, f.amount_minor,
+             f.currency, f.state, f.rail_reference, f.created_by, f.created_at, f.updated_at),
         )  # fmt: skip
+        return f
 
     async def update_funding(self, funding_id: str, *, state: str, rail_reference: str | None) -> None:
         await self._exec(
