@@ -4,7 +4,8 @@ A counterparty's canonical value is kept once per org in the vault (`subjects`);
 exports, the sinks and the rows carry only salted commitments to it. `erase` wipes the value
 and the salts, so no commitment can be opened again, while every entry keeps its bytes and the
 chain, the checkpoints and the exports still verify. In the same write transaction it redacts
-the copies made for people (the bodies of budget and approval alerts), forgets the tokens of
+the copies made for people (the bodies of held-payment notices), drops the notes rails returned
+about its payments (a bank may name the person), forgets the tokens of
 open mandates that named the counterparty and can no longer authorise anything, and writes
 `dsr.erased` (the erasure, the subject's random id, the commitments it closed, the reason).
 
@@ -47,6 +48,7 @@ class Erasure:
     subjects: tuple[str, ...]
     commitments: int
     alerts_redacted: int
+    rail_notes_dropped: int
     mandates_forgotten: tuple[str, ...]
     seq: int
     """The seq of the `dsr.erased` entry that records it."""
@@ -69,11 +71,12 @@ class Privacy(Part):
                 raise not_found("counterparty with that identifier in org", org_id)
             await _check_erasable(w, org_id, found)
             mandates = await self._mandates_naming(w, org_id, value)
-            erasure_id, commitments, alerts = new_id(Prefix.ERASURE), [], 0
+            erasure_id, commitments, alerts, notes = new_id(Prefix.ERASURE), [], 0, 0
             for row in found:
                 assert row.value is not None, "only subjects with a value are found"
                 commitments += await w.subject_commitments(row.subject_id)
                 alerts += await w.redact_alerts(org_id, naming(row.value), naming(ERASED))
+                notes += await w.drop_rail_notes(row.subject_id)
                 await w.erase_subject(row.subject_id, erasure_id)
             for project_id, mandate_id in mandates:
                 await w.drop_open_mandate_token(org_id, project_id, mandate_id)
@@ -82,6 +85,7 @@ class Privacy(Part):
                 "subjects": [row.subject_id for row in found],
                 "commitments": commitments,
                 "alerts_redacted": alerts,
+                "rail_notes_dropped": notes,
                 "mandates_forgotten": [m for _, m in mandates],
                 "reason": reason,
             }
@@ -93,6 +97,7 @@ class Privacy(Part):
             tuple(row.subject_id for row in found),
             len(commitments),
             alerts,
+            notes,
             tuple(m for _, m in mandates),
             entry.body.seq,
             scrubbed,

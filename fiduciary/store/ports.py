@@ -384,6 +384,10 @@ class WriteTx(Reads, Protocol):
         """Wipe a subject's value and the salts of its commitments; how many salts were wiped."""
         ...
 
+    async def drop_rail_notes(self, subject_id: str) -> int:
+        """Forget the notes rails returned about transactions with the subject; how many there were."""
+        ...
+
     async def redact_alerts(self, org_id: str, fragment: str, replacement: str) -> int:
         """Replace `fragment` in the org's alert bodies that hold it; how many bodies changed."""
         ...

@@ -20,7 +20,7 @@ from fiduciary.runtime import Runtime
 from fiduciary.settings import Settings
 from fiduciary.sinks.formats import entry_json
 from fiduciary.terminal import ERASED
-from tests.rows import rows
+from tests.rows import execute, rows
 
 pytestmark = pytest.mark.anyio
 
@@ -65,6 +65,8 @@ async def test_an_erased_counterparty_leaves_every_table_and_the_chain_still_ver
     assert (await pay(runtime, tenant, "m1")).status is Status.EXECUTED
     assert (await pay(runtime, tenant, "m2")).status is Status.EXECUTED
     kept = await pay(runtime, tenant, "o1", to=OTHER)
+    execute(settings, "UPDATE transactions SET rail_note = 'credited to maria-silva' WHERE reference = 'ref_m1'")
+    noted = rows(settings, "SELECT reference FROM transactions WHERE rail_note IS NOT NULL AND reference <> 'ref_o1'")
     assert any("maria-silva" in v for v in every_value(settings)), "the vault holds the value"
     bundle = tmp_path / "before"
     await runtime.control.evidence.export(admin, org, fmt="jsonl", out=bundle)
@@ -74,7 +76,12 @@ async def test_an_erased_counterparty_leaves_every_table_and_the_chain_still_ver
 
     done = await runtime.control.privacy.erase(admin, org, "ACCT:Maria-Silva", reason="ticket DSR-17")
 
-    assert len(done.subjects) == 1 and done.commitments >= 2 and done.scrubbed is (not settings.database_url)
+    assert (
+        len(done.subjects) == 1
+        and done.commitments >= 2
+        and done.rail_notes_dropped == len(noted)
+        and done.scrubbed is (not settings.database_url)
+    )
     assert not any("maria-silva" in v for v in every_value(settings)), "no table holds it any more"
     if not settings.database_url:
         for path in settings.db_path.parent.glob(settings.db_path.name + "*"):
@@ -90,7 +97,8 @@ async def test_an_erased_counterparty_leaves_every_table_and_the_chain_still_ver
 
     history = await runtime.control.records.transactions(admin, org_id=org)
     assert {t.counterparty for t in history} == {None, OTHER}, "the other payee is untouched"
-    assert (await runtime.store.read.transaction_by_id(kept.transaction_id or "")).counterparty == OTHER
+    other = await runtime.store.read.transaction_by_id(kept.transaction_id or "")
+    assert other is not None and other.counterparty == OTHER
 
     with pytest.raises(InputError, match="no counterparty"):
         await runtime.control.privacy.erase(admin, org, MARIA, reason="again")

@@ -51,6 +51,15 @@ class VaultWrites(CounterWrites):
         )
         return wiped
 
+    async def drop_rail_notes(self, subject_id: str) -> int:
+        """Forget the notes rails returned about transactions with the subject (a bank may name the
+        person); how many there were."""
+        return await self._exec(
+            "UPDATE transactions SET rail_note = NULL WHERE rail_note IS NOT NULL AND (org_id, "
+            "counterparty_commitment) IN (SELECT org_id, commitment FROM pii WHERE subject_id = ?)",
+            (subject_id,),
+        )
+
     async def redact_alerts(self, org_id: str, fragment: str, replacement: str) -> int:
         """Replace `fragment` in the org's alert bodies that hold it; how many bodies changed."""
         return await self._exec(
