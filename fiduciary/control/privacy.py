@@ -7,7 +7,8 @@ chain, the checkpoints and the exports still verify. In the same write transacti
 the copies made for people (the bodies of held-payment notices), drops the notes rails returned
 about its payments (a bank may name the person), forgets the tokens of
 open mandates that named the counterparty and can no longer authorise anything, and writes
-`dsr.erased` (the erasure, the subject's random id, the commitments it closed, the reason).
+`dsr.erased` (the erasure, the subjects' random ids, how many commitments it closed and the
+SHA-256 of their sorted list, the reason).
 
 An erasure is refused, with nothing written but the refusal's entry, while
 - a legal hold covers the org or the counterparty;
@@ -20,6 +21,7 @@ A BR Code carries a Pix key; erasing the key erases the BR Codes of the org that
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from fiduciary.control.base import Part, action, check_reason, not_found
@@ -83,7 +85,8 @@ class Privacy(Part):
             payload = {
                 "erasure_id": erasure_id,
                 "subjects": [row.subject_id for row in found],
-                "commitments": commitments,
+                "commitments": len(commitments),
+                "commitments_sha256": hashlib.sha256("\n".join(sorted(commitments)).encode()).hexdigest(),
                 "alerts_redacted": alerts,
                 "rail_notes_dropped": notes,
                 "mandates_forgotten": [m for _, m in mandates],
@@ -154,7 +157,7 @@ class Privacy(Part):
         """(project, mandate) of the org's open mandates whose counterparty list names `value`; refused
         if one of them can still authorise a payment."""
         keys = await w.public_keys(org_id, KeyPurpose.MANDATE)
-        naming = []
+        dead = []
         for row in await w.org_open_mandates(org_id):
             if not row.token:
                 continue
@@ -173,8 +176,8 @@ class Privacy(Part):
                     f"open mandate {row.mandate_id} names this counterparty and can still authorise payments; "
                     "revoke it first",
                 )
-            naming.append((row.project_id, row.mandate_id))
-        return naming
+            dead.append((row.project_id, row.mandate_id))
+        return dead
 
 
 async def _subjects_answering(w: WriteTx, org_id: str, value: str) -> list[SubjectRow]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -94,6 +95,9 @@ async def test_an_erased_counterparty_leaves_every_table_and_the_chain_still_ver
     (entry,) = [e for e in await runtime.store.read.audit_by_subject(org, done.erasure_id)]
     assert entry.body.type == "dsr.erased" and entry.body.payload["reason"] == "ticket DSR-17"
     assert entry.body.payload["subjects"] == list(done.subjects) and entry.body.actor == admin.actor
+    closed = sorted(r[0] for r in rows(settings, "SELECT commitment FROM pii WHERE salt IS NULL"))
+    assert entry.body.payload["commitments"] == len(closed) == done.commitments
+    assert entry.body.payload["commitments_sha256"] == hashlib.sha256("\n".join(closed).encode()).hexdigest()
 
     history = await runtime.control.records.transactions(admin, org_id=org)
     assert {t.counterparty for t in history} == {None, OTHER}, "the other payee is untouched"
