@@ -10,8 +10,12 @@ after, and `forget` drops it at once in the process that rotated it.
 
 from __future__ import annotations
 
+import hmac
 import time
 from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from fiduciary.domain import limits
 from fiduciary.domain.errors import ConfigError
@@ -32,6 +36,7 @@ class Keyring:
     def __init__(self, master_key: bytes) -> None:
         self._master_key = master_key
         self._signers: dict[tuple[str, KeyPurpose], _Unlocked] = {}
+        self._digest_keys: dict[str, bytes] = {}
 
     def __repr__(self) -> str:  # never print key material
         return f"Keyring(unlocked={len(self._signers)})"
@@ -58,6 +63,16 @@ class Keyring:
         signer = unlock(keys[0], master_key=self._master_key)
         self._signers[(org_id, purpose)] = _Unlocked(signer, now)
         return signer
+
+    def keyed_digest(self, org_id: str, data: bytes) -> str:
+        """HMAC-SHA256 of `data` under the org's digest key, hex: a stable name for what an outsider
+        must not be able to confirm by guessing (the key comes from the master key and never changes)."""
+        key = self._digest_keys.get(org_id)
+        if key is None:
+            info = b"fiduciary keyed digest:" + org_id.encode()
+            key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(self._master_key)
+            self._digest_keys[org_id] = key
+        return hmac.new(key, data, "sha256").hexdigest()
 
     def forget(self, org_id: str, purpose: KeyPurpose) -> None:
         """Drop the unlocked key of `org_id` for `purpose`: the next signature asks for the current one."""

@@ -138,6 +138,7 @@ async def open_runtime(
             store,
             rails,
             signers=keyring,
+            digests=keyring,
             configs=configs,
             clock=clock,
             owner=process_owner(),

@@ -214,7 +214,15 @@ class CrashBeforeSettle(Settlement):
 def second_gate(rt: Runtime, settings: Settings, owner: str = "another-process") -> Gate:
     """Another gate on the same store, as another process would run."""
     rails = {"sandbox": SandboxRail(settings.sandbox_ledger, rt.store.clock)}
-    return Gate(rt.store, rails, signers=rt.keyring, configs=ScreeningConfigs(), clock=rt.store.clock, owner=owner)
+    return Gate(
+        rt.store,
+        rails,
+        signers=rt.keyring,
+        digests=rt.keyring,
+        configs=ScreeningConfigs(),
+        clock=rt.store.clock,
+        owner=owner,
+    )
 
 
 async def crash_mid_payment(rt: Runtime, tenant: control.Tenant, cls: type[Settlement], settings: Settings) -> None:

@@ -207,7 +207,7 @@ async def _approval_problem(w: WriteTx, approval: ApprovalRow, txn: TransactionR
     """An approval binds to the exact arguments and policy version, and expires."""
     if w.now >= parse_iso(approval.expires_at):
         return "expired", Code.APPROVAL_EXPIRED
-    if approval.args_hash != txn.args_hash or txn.intent().args_hash() != txn.args_hash:
+    if approval.args_hash != txn.args_hash or txn.intent().args_hash(txn.counterparty_commitment) != txn.args_hash:
         return "rejected", Code.APPROVAL_STALE
     policy = await w.active_policy(txn.org_id, txn.project_id)
     if policy is None or policy.version_hash != approval.policy_version:

@@ -73,7 +73,8 @@ class PaymentIntent:
         return fields
 
     def arguments(self) -> dict[str, object]:
-        """The exact arguments as plain values: what an approval and an idempotency key bind to."""
+        """The exact arguments as plain values, the counterparty in clear (never hashed as they are:
+        see `args_hash`)."""
         values: dict[str, object] = {
             "tool": self.tool.value,
             "amount_minor": self.amount.amount_minor,
@@ -90,9 +91,12 @@ class PaymentIntent:
             values["rail"] = self.rail
         return values
 
-    def args_hash(self) -> str:
-        """SHA-256 over the canonical JSON of `arguments()`."""
-        return digest(self.arguments())
+    def args_hash(self, commitment: str) -> str:
+        """What an approval and an idempotency key bind to: SHA-256 over the canonical JSON of
+        `arguments()` with the counterparty replaced by `commitment`, the salted commitment the
+        transaction keeps (so the hash, which the chain carries, lets nobody confirm a guessed
+        counterparty). Two intents bind alike only if their counterparties are equal too."""
+        return digest(self.arguments() | {"counterparty": commitment})
 
 
 @dataclass(frozen=True, slots=True)

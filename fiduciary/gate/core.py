@@ -31,7 +31,7 @@ from fiduciary.gate.authorize import Authorizer
 from fiduciary.gate.dry_run import RolledBack, dry_run_outcome, trace_of
 from fiduciary.gate.funding import Fundings
 from fiduciary.gate.outcomes import agent_actor, outcome_for, refusal
-from fiduciary.gate.parse import prepare, refundable
+from fiduciary.gate.parse import KeyedDigests, prepare, refundable
 from fiduciary.gate.reconcile import RailReport, reconcile_rail
 from fiduciary.gate.refusals import record_unauthenticated
 from fiduciary.gate.screening import Screening, ScreeningConfigs, screen
@@ -58,6 +58,7 @@ class Gate:
         rails: Mapping[str, Rail],
         *,
         signers: SignerSource,
+        digests: KeyedDigests,
         configs: ScreeningConfigs,
         clock: Clock,
         owner: str,
@@ -74,6 +75,7 @@ class Gate:
         self.settlement = Settlement(store, rails, rail=rail, owner=owner, configs=configs, routes=routes)
         self.authorizer = Authorizer(signers, dashboard_url=dashboard_url, router=self.settlement.route_of)
         self._signers = signers
+        self._digests = digests
         self.fundings = Fundings(store, rails, timeout_seconds=limits.rail_timeout_ms / 1000)
 
     # Submission.
@@ -100,7 +102,7 @@ class Gate:
     async def request(self, caller: AgentRef, request: PaymentRequest, *, reference: str) -> Outcome:
         """Parse & bound a surface's request, then submit it; bad input is refused and audited."""
         try:
-            intent = await prepare(caller, request, self.store.read, now=self.clock.now())
+            intent = await prepare(caller, request, self.store.read, now=self.clock.now(), digests=self._digests)
         except InputError as exc:
             await self.refuse(caller, tool=request.tool.value, code=Code(exc.code), reference=reference)
             return refusal(Code(exc.code), reference, message=exc.message)
@@ -118,7 +120,7 @@ class Gate:
             async with self.store.write() as w:
                 existing = await w.transaction_by_key(intent.caller, intent.idempotency_key)
                 if existing is not None:
-                    same = existing.args_hash == intent.args_hash()
+                    same = binds_alike(existing, intent)
                     code = outcome_for(existing).code.value if same else Code.IDEMPOTENCY_CONFLICT.value
                     raise RolledBack({"would": "replayed" if same else "denied", "code": code})
                 tainted = bool(await w.active_taints(intent.caller))
@@ -218,7 +220,7 @@ class Gate:
         )
 
     async def _replay(self, w: WriteTx, existing: TransactionRow, intent: PaymentIntent, reference: str) -> Outcome:
-        if existing.args_hash == intent.args_hash():
+        if binds_alike(existing, intent):
             return outcome_for(existing, replayed=True)
         await self.audit_refusal(
             w,
@@ -243,7 +245,7 @@ class Gate:
             "category": intent.category,
             "country": intent.country,
             "idempotency_key": intent.idempotency_key,
-            "args_hash": intent.args_hash(),
+            "args_hash": intent.args_hash(commitment),
             "original_transaction_id": intent.original_transaction_id,
         }
 
@@ -375,3 +377,11 @@ class Gate:
             ref=reference,
             payload=payload,
         )
+
+
+def binds_alike(existing: TransactionRow, intent: PaymentIntent) -> bool:
+    """Whether a call with an existing transaction's key carries exactly its arguments: the same
+    counterparty (an erased one matches nothing) and the same hash under its commitment."""
+    return existing.counterparty == intent.counterparty and existing.args_hash == intent.args_hash(
+        existing.counterparty_commitment
+    )

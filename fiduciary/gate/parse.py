@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import TypeGuard
+from typing import Protocol, TypeGuard
 
 from fiduciary.domain import limits
+from fiduciary.domain.canonical import canonical_json
 from fiduciary.domain.codes import Code
 from fiduciary.domain.counterparties import canonical
 from fiduciary.domain.errors import InputError
@@ -49,8 +50,18 @@ def _metadata(items: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]
     return tuple(sorted(items))
 
 
-def _default_key(request: PaymentRequest, amount: Money, counterparty: str, now: datetime) -> str:
-    """Without a caller key, identical calls on the same UTC day are one payment, never two."""
+class KeyedDigests(Protocol):
+    """Names a value by a keyed hash only the server can make (the key ring implements it)."""
+
+    def keyed_digest(self, org_id: str, data: bytes) -> str: ...
+
+
+def _default_key(
+    caller: AgentRef, request: PaymentRequest, amount: Money, counterparty: str, now: datetime, digests: KeyedDigests
+) -> str:
+    """Without a caller key, identical calls on the same UTC day are one payment, never two. The key
+    is keyed by the org's digest key: it is in the chain, and must not let anyone confirm a
+    guessed counterparty."""
     probe = PaymentIntent(
         AgentRef("", "", ""),
         request.tool,
@@ -64,10 +75,12 @@ def _default_key(request: PaymentRequest, amount: Money, counterparty: str, now:
         request.original_transaction_id,
         request.metadata,
     )
-    return f"auto:{now:%Y%m%d}:{probe.args_hash()[:32]}"
+    return f"auto:{now:%Y%m%d}:{digests.keyed_digest(caller.org_id, canonical_json(probe.arguments()))[:32]}"
 
 
-async def prepare(caller: AgentRef, request: PaymentRequest, reads: Reads, *, now: datetime) -> PaymentIntent:
+async def prepare(
+    caller: AgentRef, request: PaymentRequest, reads: Reads, *, now: datetime, digests: KeyedDigests
+) -> PaymentIntent:
     """Validate and convert a request; raises `InputError` with a stable code."""
     purpose = _bounded("purpose", request.purpose, required=True)
     assert purpose is not None
@@ -88,7 +101,7 @@ async def prepare(caller: AgentRef, request: PaymentRequest, reads: Reads, *, no
         assert named is not None
         # Parsed once, here: every later comparison sees only the canonical form.
         counterparty = canonical(named)
-    key = request.idempotency_key or _default_key(request, amount, counterparty, now)
+    key = request.idempotency_key or _default_key(caller, request, amount, counterparty, now, digests)
     return PaymentIntent(
         caller,
         request.tool,

@@ -11,6 +11,7 @@ import pytest
 from fiduciary.audit.export import verify_bundle
 from fiduciary.control import MandateSpec, Operator, Role, Tenant
 from fiduciary.control.replay import replay_org
+from fiduciary.domain.canonical import digest
 from fiduciary.domain.clock import FakeClock
 from fiduciary.domain.errors import AccessError, InputError
 from fiduciary.domain.ids import Prefix, new_id
@@ -217,3 +218,21 @@ async def test_only_an_admin_erases_or_holds_and_an_auditor_reads_the_holds(runt
         with pytest.raises(AccessError):
             await runtime.control.privacy.hold(op, tenant.org_id, None, reason="no")
     assert await runtime.control.privacy.holds(auditor) == []
+
+
+async def test_no_hash_in_the_chain_lets_anyone_confirm_a_guessed_counterparty(
+    runtime: Runtime, tenant: Tenant
+) -> None:
+    caller = AgentRef(tenant.org_id, tenant.project_id, tenant.agent_id)
+    request = PaymentRequest(Tool.PAY, "supplies", "10.00", "USD", MARIA)  # no key: the server makes one
+    paid = await runtime.gate.request(caller, request, reference="ref_guess")
+    txn = await runtime.store.read.transaction_by_id(paid.transaction_id or "")
+    assert txn is not None and txn.idempotency_key.startswith("auto:")
+    guessed = digest(txn.intent().arguments())  # what anyone could compute from a guess and the entry
+    chain = b"".join(e.canonical for e in await runtime.store.read.audit_stored(tenant.org_id, after_seq=0, limit=999))
+    assert guessed.encode() not in chain and guessed[:32].encode() not in chain
+    assert txn.idempotency_key.encode() in chain and txn.args_hash.encode() in chain, "both are recorded, keyed"
+    again = await runtime.gate.request(caller, request, reference="ref_guess_again")
+    assert again.replayed and again.transaction_id == paid.transaction_id, "the same call is still one payment"
+    other = PaymentRequest(Tool.PAY, "supplies", "10.00", "USD", OTHER, idempotency_key=txn.idempotency_key)
+    assert (await runtime.gate.request(caller, other, reference="ref_other")).code.value == "idempotency_conflict"

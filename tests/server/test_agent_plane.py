@@ -241,6 +241,7 @@ async def test_an_internal_failure_reaches_the_model_only_as_a_code_and_referenc
                 rt.store,
                 {"sandbox": ExplodingRail()},  # type: ignore[dict-item]
                 signers=rt.keyring,
+                digests=rt.keyring,
                 configs=ScreeningConfigs(),
                 clock=rt.store.clock,
                 owner="exploding",

@@ -251,7 +251,7 @@ class Writer(VaultWrites):
     ) -> TransactionRow:
         """Persist a new transaction in `received` and audit it. The row keeps the counterparty only
         as `counterparty_commitment` (from `commit_pii`)."""
-        caller, stamp, args_hash = intent.caller, iso(self.now), intent.args_hash()
+        caller, stamp, args_hash = intent.caller, iso(self.now), intent.args_hash(counterparty_commitment)
         await self._exec(
             "INSERT INTO transactions (org_id, project_id, transaction_id, agent_id, tool, state, code, "
             "amount_minor, currency, counterparty_commitment, purpose, category, country, memo, metadata, "
