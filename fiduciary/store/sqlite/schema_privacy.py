@@ -10,6 +10,9 @@
 - Closed-mandate tokens made before this migration named the counterparty in clear; they are
   dropped (`token = ''`): their payments are finished, or refused at the recheck and retried.
 - `legal_holds` blocks erasure, for an org or one subject.
+- Transactions made before keep the `args_hash` they were made with, over the value in clear:
+  an approval still pending among them is refused as stale, and a retry with one's key is
+  answered `idempotency_conflict` (never paid twice).
 
 Rows made before this migration get fresh commitments (`fiduciary_commit(salt, value)`, the
 SHA-256 of salt and UTF-8 value in hex, which the migration runner provides to SQL).
