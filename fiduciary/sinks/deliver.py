@@ -183,11 +183,9 @@ class Delivery:
         if head is None or head[0] <= seq:
             return 0, None
         await self._checkpoints.make(org_id, actor="system")
-        beyond = [c for c in await self.store.read.checkpoints(org_id) if c.size > seq]
-        if not beyond:
+        checkpoint = await self.store.read.bundle_checkpoint(org_id, after=seq, at_most=seq + config.batch_events)
+        if checkpoint is None:
             return 0, None
-        within = [c for c in beyond if c.size - seq <= config.batch_events]
-        checkpoint = within[-1] if within else beyond[0]
         number = (cursor.bundles if cursor else 0) + 1
         spooled = await self._spool(org_id, seq, checkpoint.size)
         try:

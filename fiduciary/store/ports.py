@@ -329,6 +329,11 @@ class Reads(KeyReads, Protocol):
         """An org's largest checkpoint (what the periodic sweep compares the head with)."""
         ...
 
+    async def bundle_checkpoint(self, org_id: str, *, after: int, at_most: int) -> Checkpoint | None:
+        """The largest checkpoint of more than `after` and at most `at_most` entries, else the
+        smallest of more than `after` (None if the chain has none past `after`)."""
+        ...
+
     async def checkpoint_frontier(self, org_id: str, *, at_most: int) -> tuple[Checkpoint, bytes] | None:
         """The largest checkpoint of at most `at_most` entries stored with its tree's frontier."""
         ...

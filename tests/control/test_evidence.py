@@ -196,3 +196,19 @@ async def test_a_restarted_server_signs_the_next_checkpoint_from_the_entries_add
         proof = await restarted.control.evidence.prove_consistency(tenant.admin, tenant.org_id, first.size, second.size)
     assert asked[0] == first.size, "the saved frontier of the first checkpoint, then only what followed"
     assert verify_consistency_document(proof, key_set) == (first, second), "and the root is right"
+
+
+async def test_a_sink_bundle_ends_at_the_largest_checkpoint_that_fits_else_the_first_past_it(
+    runtime: Runtime, tenant: Tenant
+) -> None:
+    evidence, op, reads, org = runtime.control.evidence, tenant.admin, runtime.store.read, tenant.org_id
+    await pay(runtime, tenant, "a")
+    first = await evidence.checkpoint(op, org)
+    for key in "bc":
+        await pay(runtime, tenant, key)
+    second = await evidence.checkpoint(op, org)
+    assert await reads.bundle_checkpoint(org, after=0, at_most=second.size) == second
+    assert await reads.bundle_checkpoint(org, after=0, at_most=second.size - 1) == first
+    assert await reads.bundle_checkpoint(org, after=0, at_most=first.size - 1) == first, "too big: the first past"
+    assert await reads.bundle_checkpoint(org, after=first.size, at_most=first.size + 1) == second
+    assert await reads.bundle_checkpoint(org, after=second.size, at_most=second.size + 100) is None

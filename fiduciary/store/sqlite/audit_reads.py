@@ -71,6 +71,15 @@ class AuditReads(Statements):
         row = await self._one(sql, (org_id,))
         return None if row is None else Checkpoint(*row)
 
+    async def bundle_checkpoint(self, org_id: str, *, after: int, at_most: int) -> Checkpoint | None:
+        """The largest checkpoint of more than `after` and at most `at_most` entries, else the
+        smallest of more than `after` (None if the chain has none past `after`)."""
+        head = "SELECT org_id, size, root, ts, kid, signature FROM checkpoints WHERE org_id = ? AND size > ? "
+        row = await self._one(head + "AND size <= ? ORDER BY size DESC LIMIT 1", (org_id, after, at_most))
+        if row is None:
+            row = await self._one(head + "ORDER BY size LIMIT 1", (org_id, after))
+        return None if row is None else Checkpoint(*row)
+
     async def checkpoint_frontier(self, org_id: str, *, at_most: int) -> tuple[Checkpoint, bytes] | None:
         sql = (
             "SELECT org_id, size, root, ts, kid, signature, frontier FROM checkpoints "
