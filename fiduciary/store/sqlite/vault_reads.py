@@ -22,10 +22,6 @@ class VaultReads(AuditReads):
         rows = await self._all(sql, (org_id, f"{kind}:", f"{kind};"))
         return [SubjectRow(**dict(row)) for row in rows]
 
-    async def subject_by_id(self, subject_id: str) -> SubjectRow | None:
-        row = await self._one("SELECT * FROM subjects WHERE subject_id = ?", (subject_id,))
-        return None if row is None else SubjectRow(**dict(row))
-
     async def subject_commitments(self, subject_id: str) -> list[str]:
         """Every commitment to the subject the chain or a row carries, in order."""
         rows = await self._all("SELECT commitment FROM pii WHERE subject_id = ? ORDER BY commitment", (subject_id,))
