@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import anyio
@@ -38,7 +39,7 @@ def run(settings: Settings, tenant: Tenant, capsys: pytest.CaptureFixture[str], 
 
 
 def test_a_hold_blocks_the_erasure_until_cleared_and_the_erasure_shows_everywhere(
-    settings: Settings, paid: Tenant, capsys: pytest.CaptureFixture[str]
+    settings: Settings, paid: Tenant, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     code, out, _ = run(settings, paid, capsys, "legal-hold", "set", "--subject", "acct:pens", "--reason", "case 7",
                        "--json")  # fmt: skip
@@ -53,7 +54,8 @@ def test_a_hold_blocks_the_erasure_until_cleared_and_the_erasure_shows_everywher
     code, _, _ = run(settings, paid, capsys, "legal-hold", "clear", hold["hold_id"], "--reason", "case closed")
     assert code == 0
 
-    code, out, _ = run(settings, paid, capsys, "dsr", "erase", "--subject", "ACCT:Pens", "--reason", "DSR-1", "--json")
+    monkeypatch.setattr("sys.stdin", io.StringIO("ACCT:Pens\n"))
+    code, out, _ = run(settings, paid, capsys, "dsr", "erase", "--subject", "-", "--reason", "DSR-1", "--json")
     assert code == 0
     done = json.loads(out)
     assert done["org_id"] == paid.org_id and len(done["subjects"]) == 1 and done["scrubbed"] is True

@@ -371,13 +371,20 @@ def _keys(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def _privacy(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a = _group(sub, "dsr", "data-subject requests about a counterparty's personal data")
     q = _cmd(a, "erase", "wipe a counterparty's identifier from the vault; the chain keeps only commitments (admin)")
-    q.add_argument("--subject", required=True, metavar="ID", help="the counterparty, in any form the gate accepts")
+    q.add_argument(
+        "--subject",
+        required=True,
+        metavar="ID",
+        help="the counterparty, in any form the gate accepts; - reads it from standard input",
+    )
     q.add_argument("--org", metavar="ORG", help="the org (default: the only one)")
     q.add_argument("--reason", required=True, help="why, for the audit chain (a ticket, not the person's name)")
     a = _group(sub, "legal-hold", "legal holds: while one is open, what it covers cannot be erased")
     q = _cmd(a, "set", "hold a whole org, or one counterparty of it (admin; audited)")
     q.add_argument("--org", metavar="ORG", help="the org (default: the only one)")
-    q.add_argument("--subject", metavar="ID", help="only this counterparty (default: the whole org)")
+    q.add_argument(
+        "--subject", metavar="ID", help="only this counterparty, or - for standard input (default: the whole org)"
+    )
     q.add_argument("--reason", required=True, help="why, for the audit chain")
     q = _cmd(a, "clear", "clear an open hold (admin; audited)")
     q.add_argument("hold_id", help="the hold, as `legal-hold list` shows it")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import asdict
 
 from fiduciary.cli.printed import Printed, listing, record
 from fiduciary.control import Operator
+from fiduciary.domain import limits
 from fiduciary.domain.records import HoldRow
 from fiduciary.runtime import Runtime
 
@@ -16,8 +18,17 @@ _HOLD_COLUMNS = [("hold_id", "hold"), ("org_id", "org"), ("covers", "covers"), (
                  ("set_at", "set at"), ("cleared_at", "cleared at"), ("reason", "reason")]  # fmt: skip
 
 
+def _subject(given: str | None) -> str | None:
+    """`--subject`, or with `-` the first line of standard input (kept out of shell history)."""
+    if given != "-":
+        return given
+    return sys.stdin.readline(limits.counterparty_chars_max + 2).rstrip("\r\n")
+
+
 async def dsr_erase(rt: Runtime, op: Operator, args: Args) -> Printed:
-    done = await rt.control.privacy.erase(op, args.org, args.subject, reason=args.reason)
+    subject = _subject(args.subject)
+    assert subject is not None, "argparse requires --subject"
+    done = await rt.control.privacy.erase(op, args.org, subject, reason=args.reason)
     data = asdict(done)
     text = (
         f"erased {len(done.subjects)} counterpart{'y' if len(done.subjects) == 1 else 'ies'} of {done.org_id} "
@@ -37,7 +48,7 @@ def _hold(row: HoldRow) -> dict[str, object]:
 
 
 async def legal_hold_set(rt: Runtime, op: Operator, args: Args) -> Printed:
-    hold = await rt.control.privacy.hold(op, args.org, args.subject, reason=args.reason)
+    hold = await rt.control.privacy.hold(op, args.org, _subject(args.subject), reason=args.reason)
     return record(_hold(hold), title=f"legal hold {hold.hold_id} set: nothing it covers can be erased until cleared")
 
 
