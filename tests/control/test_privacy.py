@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -236,3 +238,17 @@ async def test_no_hash_in_the_chain_lets_anyone_confirm_a_guessed_counterparty(
     assert again.replayed and again.transaction_id == paid.transaction_id, "the same call is still one payment"
     other = PaymentRequest(Tool.PAY, "supplies", "10.00", "USD", OTHER, idempotency_key=txn.idempotency_key)
     assert (await runtime.gate.request(caller, other, reference="ref_other")).code.value == "idempotency_conflict"
+
+
+async def test_an_erasure_says_so_when_a_reader_keeps_the_old_pages_in_the_wal(
+    runtime: Runtime, tenant: Tenant, settings: Settings
+) -> None:
+    await pay(runtime, tenant, "m1")
+    with closing(sqlite3.connect(settings.db_path)) as reader:
+        reader.execute("BEGIN")
+        reader.execute("SELECT COUNT(*) FROM audit").fetchone()  # a snapshot another process holds open
+        done = await runtime.control.privacy.erase(tenant.admin, tenant.org_id, MARIA, reason="DSR-4")
+        assert done.scrubbed is False, "the WAL could not be truncated, and the erasure says so"
+        reader.execute("ROLLBACK")
+    assert not any("maria-silva" in v for v in every_value(settings)), "the tables hold it no more either way"
+    assert await runtime.store.scrub(), "once the reader is gone, the WAL is truncated"

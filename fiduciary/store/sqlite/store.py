@@ -106,14 +106,17 @@ class SqliteStore:
         (`secure_delete` already zeroed them in the database file). False if a reader in another
         process kept the WAL from being truncated."""
         for _ in range(limits.scrub_attempts):
-            async with self._lock:
+            async with self._lock:  # writers wait meanwhile, so each attempt gives up at once if busy
                 if not self._writer.in_transaction:
                     try:
-                        busy, _, _ = await anyio.to_thread.run_sync(
+                        self._writer.execute("PRAGMA busy_timeout = 0")
+                        busy, _, _ = await anyio.to_thread.run_sync(  # it copies and fsyncs: off the loop
                             lambda: self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
                         )
                     except sqlite3.Error as exc:
                         raise StoreError("the database failed to checkpoint") from exc
+                    finally:
+                        self._writer.execute(f"PRAGMA busy_timeout = {limits.db_busy_timeout_ms}")
                     if busy == 0:
                         return True
             await anyio.sleep(0.05)
