@@ -35,10 +35,15 @@ async def dsr_erase(rt: Runtime, op: Operator, args: Args) -> Printed:
         f"({done.erasure_id}, audit seq {done.seq}): {done.commitments} commitment(s) can no longer be opened, "
         f"{done.alerts_redacted} alert(s) redacted, {len(done.mandates_forgotten)} spent mandate token(s) forgotten"
     )
-    if not done.scrubbed:
+    if not done.scrubbed and rt.settings.database_url:
         text += (
-            "\nThe database may still hold old copies of the wiped rows in its files: on PostgreSQL, run "
-            "VACUUM FULL subjects, pii, alert_outbox, open_mandates (it locks them while it runs)."
+            "\nPostgreSQL keeps old copies of the wiped rows in its files until it reuses the space: run "
+            "VACUUM FULL subjects, pii, alert_outbox, open_mandates, transactions (it locks them while it runs)."
+        )
+    elif not done.scrubbed:
+        text += (
+            "\nAnother process held the database open, so its write-ahead log still holds old pages: they "
+            "leave it at the next full checkpoint, or when every process has closed the database."
         )
     return Printed(data, text)
 

@@ -194,7 +194,7 @@ class PgStore:
     async def scrub(self) -> bool:
         """PostgreSQL keeps the old versions of updated rows in its files until it reuses their
         space; only `VACUUM FULL` of the tables an erasure touched (subjects, pii, alert_outbox,
-        open_mandates) rewrites them, and it locks them while it runs, so it is left to the operator."""
+        open_mandates, transactions) rewrites them, and it locks them while it runs, so it is left to the operator."""
         return False
 
     async def close(self) -> None:
