@@ -33,7 +33,8 @@ async def dsr_erase(rt: Runtime, op: Operator, args: Args) -> Printed:
     text = (
         f"erased {len(done.subjects)} counterpart{'y' if len(done.subjects) == 1 else 'ies'} of {done.org_id} "
         f"({done.erasure_id}, audit seq {done.seq}): {done.commitments} commitment(s) can no longer be opened, "
-        f"{done.alerts_redacted} alert(s) redacted, {len(done.mandates_forgotten)} spent mandate token(s) forgotten"
+        f"{done.alerts_redacted} alert(s) redacted, {done.rail_notes_dropped} rail note(s) dropped, "
+        f"{len(done.mandates_forgotten)} spent mandate token(s) forgotten"
     )
     if not done.scrubbed and rt.settings.database_url:
         text += (
