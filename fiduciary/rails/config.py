@@ -24,7 +24,6 @@ the database, a log, the audit chain or a result. Without a rails file every pay
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -35,6 +34,7 @@ from fiduciary.domain import limits
 from fiduciary.domain.counterparties import Kind
 from fiduciary.domain.errors import ConfigError
 from fiduciary.domain.intents import RAIL_NAME_RE
+from fiduciary.domain.tomlfile import read_toml
 from fiduciary.rails.mcp import RECEIPT_FIELDS, SOURCES, McpSettings
 from fiduciary.rails.wrappers import BreakerSettings, RetrySettings
 
@@ -140,13 +140,8 @@ SANDBOX_ONLY = RailsFile((RailConfig("sandbox", RailKind.SANDBOX),), {})
 
 def load_rails(path: Path) -> RailsFile:
     """The rails file at `path`, validated; no file means the sandbox rail alone."""
-    if not path.exists():
-        return SANDBOX_ONLY
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: not a readable TOML file: {exc}") from exc
-    return parse_rails(data, where=str(path))
+    data = read_toml(path)
+    return SANDBOX_ONLY if data is None else parse_rails(data, where=str(path))
 
 
 def parse_rails(data: Mapping[str, Any], *, where: str = "rails file") -> RailsFile:

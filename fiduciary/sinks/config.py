@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import re
 import socket
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -43,6 +42,7 @@ from typing import Any
 
 from fiduciary.domain import limits
 from fiduciary.domain.errors import ConfigError
+from fiduciary.domain.tomlfile import read_toml
 
 SINKS_FILE = "sinks.toml"
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -128,13 +128,8 @@ NO_SINKS = SinksFile(())
 
 def load_sinks(path: Path) -> SinksFile:
     """The sinks file at `path`, validated; no file means no sinks."""
-    if not path.exists():
-        return NO_SINKS
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: not a readable TOML file: {exc}") from exc
-    return parse_sinks(data, where=str(path))
+    data = read_toml(path)
+    return NO_SINKS if data is None else parse_sinks(data, where=str(path))
 
 
 def parse_sinks(data: Mapping[str, Any], *, where: str = "sinks file") -> SinksFile:
