@@ -4,7 +4,9 @@ The SQLite adapter (`fiduciary.store.sqlite`) implements them today; a PostgreSQ
 implement the same protocols. Callers depend on these protocols only, never on an adapter, and
 only `fiduciary.runtime` constructs one.
 
-- `Reads`: every query; tenant data is always read with its org and project.
+- `Reads`: every query; tenant data is always read with its org and project. The chain's
+  evidence and the vault have ports of their own (`evidence_ports`, `vault_ports`) that `Reads`
+  and `WriteTx` take in.
 - `WriteTx`: one write transaction; it reads what it is about to change, and every state change
   goes through a method that appends its audit entry in the same transaction.
 - `Store`: the clock, the reads, and `write()` that opens a write transaction (commits on a
@@ -18,8 +20,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
-from fiduciary.audit.chain import AuditEntry, Link, StoredEntry
-from fiduciary.audit.checkpoint import Checkpoint
+from fiduciary.audit.chain import AuditEntry
 from fiduciary.domain.clock import Clock
 from fiduciary.domain.intents import AgentRef, PaymentIntent
 from fiduciary.domain.money import Money
@@ -28,10 +29,8 @@ from fiduciary.domain.records import (
     ApprovalRow,
     ClosedMandateRow,
     DeliveryRow,
-    ExportRow,
     FlagRow,
     FundingRow,
-    HoldRow,
     InjectionConfigRow,
     KeyRow,
     KillSwitchRow,
@@ -40,14 +39,13 @@ from fiduciary.domain.records import (
     PolicyRow,
     RefusalWindow,
     SessionRow,
-    SinkCursorRow,
-    SinkStateRow,
-    SubjectRow,
     TaintRow,
     TransactionRow,
 )
 from fiduciary.domain.states import TxState
 from fiduciary.mandates.keys import Ed25519Signer, KeyPurpose, SealedKey
+from fiduciary.store.evidence_ports import ChainReadPort, ChainWritePort
+from fiduciary.store.vault_ports import VaultReadPort, VaultWritePort
 from fiduciary.wallets import Wallet
 
 
@@ -63,7 +61,7 @@ class SignerSource(Protocol):
     async def signer(self, reads: KeyReads, org_id: str, purpose: KeyPurpose) -> Ed25519Signer: ...
 
 
-class Reads(KeyReads, Protocol):
+class Reads(KeyReads, ChainReadPort, VaultReadPort, Protocol):
     """Every read of the store."""
 
     async def org_ids(self) -> list[str]: ...
@@ -230,28 +228,6 @@ class Reads(KeyReads, Protocol):
         """Control-plane lookup of an open mandate by its id alone."""
         ...
 
-    # The vault of counterparties, and legal holds.
-
-    async def subject(self, org_id: str, value: str) -> SubjectRow | None:
-        """The org's subject with this canonical value (none once erased)."""
-        ...
-
-    async def subjects_of_kind(self, org_id: str, kind: str) -> list[SubjectRow]:
-        """The org's subjects (not erased) whose canonical form is of `kind`."""
-        ...
-
-    async def subject_commitments(self, subject_id: str) -> list[str]:
-        """Every commitment to the subject the chain or a row carries, in order."""
-        ...
-
-    async def open_dealings(self, org_id: str, subject_id: str) -> list[str]:
-        """Transactions and fundings with the subject that are not at rest: they still need its value."""
-        ...
-
-    async def legal_holds(self, org_id: str | None = None, *, open_only: bool = True) -> list[HoldRow]: ...
-
-    async def legal_hold(self, hold_id: str) -> HoldRow | None: ...
-
     async def closed_mandate(self, org_id: str, project_id: str, transaction_id: str) -> ClosedMandateRow | None: ...
 
     async def approval(self, approval_id: str) -> ApprovalRow | None: ...
@@ -301,61 +277,8 @@ class Reads(KeyReads, Protocol):
 
     async def deliveries(self, alert_id: str) -> list[DeliveryRow]: ...
 
-    async def audit_head(self, org_id: str) -> tuple[int, bytes] | None: ...
 
-    async def audit_page(self, org_id: str, *, after_seq: int, limit: int) -> list[AuditEntry]: ...
-
-    async def audit_stored(self, org_id: str, *, after_seq: int, limit: int) -> list[StoredEntry]:
-        """A page of an org's chain as stored, unparsed, for verification."""
-        ...
-
-    async def audit_links(self, org_id: str, *, after_seq: int, limit: int) -> list[Link]:
-        """A page of an org's chain as (seq, prev_hash, entry_hash, stored bytes or None): the hash walk."""
-        ...
-
-    async def audit_by_ref(self, ref: str) -> list[AuditEntry]: ...
-
-    async def audit_hashes(self, org_id: str, *, after_seq: int, limit: int) -> list[tuple[int, bytes]]:
-        """(seq, entry_hash) of a page of an org's chain: the leaves of its Merkle tree."""
-        ...
-
-    async def checkpoints(self, org_id: str) -> list[Checkpoint]:
-        """An org's signed checkpoints, smallest first."""
-        ...
-
-    async def latest_checkpoint(self, org_id: str) -> Checkpoint | None:
-        """An org's largest checkpoint (what the periodic sweep compares the head with)."""
-        ...
-
-    async def bundle_checkpoint(self, org_id: str, *, after: int, at_most: int) -> Checkpoint | None:
-        """The largest checkpoint of more than `after` and at most `at_most` entries, else the
-        smallest of more than `after` (None if the chain has none past `after`)."""
-        ...
-
-    async def checkpoint_frontier(self, org_id: str, *, at_most: int) -> tuple[Checkpoint, bytes] | None:
-        """The largest checkpoint of at most `at_most` entries stored with its tree's frontier."""
-        ...
-
-    async def exports(self, org_id: str) -> list[ExportRow]:
-        """The record of an org's signed exports, oldest first."""
-        ...
-
-    async def sink_cursors(self, sink: str | None = None) -> list[SinkCursorRow]:
-        """The cursors of one sink (every sink's when None), by sink and org."""
-        ...
-
-    async def sink_states(self) -> list[SinkStateRow]:
-        """Every sink that was ever stopped, by name."""
-        ...
-
-    async def audit_by_subject_anywhere(self, subject: str) -> list[AuditEntry]:
-        """Control-plane lookup: the entries about `subject` in every org's chain (bounded)."""
-        ...
-
-    async def audit_by_subject(self, org_id: str, subject: str) -> list[AuditEntry]: ...
-
-
-class WriteTx(Reads, Protocol):
+class WriteTx(Reads, ChainWritePort, VaultWritePort, Protocol):
     """One write transaction. `now` is fixed for the whole transaction."""
 
     now: datetime
@@ -374,37 +297,6 @@ class WriteTx(Reads, Protocol):
         """Append one signed entry to the org's chain, in this transaction."""
         ...
 
-    async def commit_pii(self, org_id: str, value: str) -> str:
-        """Keep a counterparty (canonical form) in the erasable vault; return a fresh salted commitment
-        to it, for the chain and the row that names it."""
-        ...
-
-    async def ensure_subject(self, org_id: str, value: str) -> str:
-        """The subject id of a counterparty (canonical form), made if the org has none for it."""
-        ...
-
-    async def erase_subject(self, subject_id: str, erasure_id: str) -> int:
-        """Wipe a subject's value and the salts of its commitments; how many salts were wiped."""
-        ...
-
-    async def drop_rail_notes(self, subject_id: str) -> int:
-        """Forget the notes rails returned about transactions with the subject; how many there were."""
-        ...
-
-    async def redact_alerts(self, org_id: str, fragment: str, replacement: str) -> int:
-        """Replace `fragment` in the org's alert bodies that hold it; how many bodies changed."""
-        ...
-
-    async def drop_open_mandate_token(self, org_id: str, project_id: str, mandate_id: str) -> None:
-        """Forget the token of an open mandate that can no longer authorise anything."""
-        ...
-
-    async def insert_hold(self, hold: HoldRow) -> None: ...
-
-    async def clear_hold(self, hold_id: str, *, by: str, reason: str) -> bool:
-        """Clear an open hold; False if it is not open."""
-        ...
-
     async def insert_org(self, org_id: str, name: str) -> None: ...
 
     async def insert_project(self, org_id: str, project_id: str, name: str) -> None: ...
@@ -413,15 +305,6 @@ class WriteTx(Reads, Protocol):
 
     async def retire_key(self, org_id: str, kid: str) -> int:
         """Stop a key from signing (it still verifies); answers 1 if it was current."""
-        ...
-
-    async def insert_checkpoint(self, checkpoint: Checkpoint, *, frontier: bytes | None = None) -> None:
-        """Store a signed checkpoint (and its tree's saved frontier); a second one of the same org and
-        size is a ConflictError."""
-        ...
-
-    async def insert_export(self, row: ExportRow) -> None:
-        """Record a signed export; a second one with the same org and number is a ConflictError."""
         ...
 
     async def insert_agent(self, ref: AgentRef, *, name: str, token_hash: str) -> None: ...
@@ -580,33 +463,6 @@ class WriteTx(Reads, Protocol):
         self, delivery_id: str, *, status: int | None, delivered: bool, failed: bool, next_at: datetime
     ) -> None:
         """One delivery attempt: delivered, given up, or due again at `next_at`."""
-        ...
-
-    async def advance_sink(
-        self, sink: str, org_id: str, *, seq: int, bundles: int | None = None, manifest_sha256: bytes | None = None
-    ) -> None:
-        """The sink acknowledged every entry up to `seq`: the cursor moves there (never back)."""
-        ...
-
-    async def sink_failed(self, sink: str, org_id: str, *, status: int | None, error: str, next_at: datetime) -> None:
-        """One failed attempt: recorded with its status and reason, and not tried again before `next_at`."""
-        ...
-
-    async def claim_sink(self, sink: str, org_id: str, *, until: datetime) -> bool:
-        """Take the (sink, org) pair for this process until `until`, unless it is claimed or backed
-        off past now; True if this process took it."""
-        ...
-
-    async def release_sink(self, sink: str, org_id: str) -> None:
-        """Let the (sink, org) pair go: due again at once, for any process."""
-        ...
-
-    async def stop_sink(self, sink: str, *, status: int | None, reason: str) -> bool:
-        """Stop a sink until an admin resumes it; False if it already was stopped."""
-        ...
-
-    async def resume_sink(self, sink: str, *, by: str) -> bool:
-        """Lift a stop and make every cursor of the sink due now; False if it was not stopped."""
         ...
 
     async def open_refusal_window(self, window: RefusalWindow) -> None:
