@@ -11,14 +11,14 @@ import psycopg
 from fiduciary.audit.pii import commit, digest
 from fiduciary.store.postgres.schema import MIGRATIONS
 from fiduciary.store.sqlite.schema import MIGRATIONS as SQLITE
-from tests.store.test_schema_pg import (
+from tests.store.schema_sql import (
     Statement,
-    _run_pg,
-    _run_sqlite,
-    _transaction,
     migrate_pg,
     migrate_sqlite,
+    run_pg,
+    run_sqlite,
     sqlite_file,
+    transaction_sql,
 )
 
 BEFORE = SQLITE.index(next(m for m in SQLITE if m[0] == "0015_erasure"))
@@ -29,8 +29,8 @@ LEGACY: tuple[Statement, ...] = (
     "INSERT INTO projects VALUES ('org_a', 'prj_a', 'A', 't0')",
     "INSERT INTO agents (org_id, project_id, agent_id, name, token_hash, created_at) "
     "VALUES ('org_a', 'prj_a', 'agt_a', 'a', 'hash_a', 't0')",
-    _transaction("org_a", "prj_a", "txn_1", "agt_a", state="settled", party=("counterparty", "acct:maria")),
-    _transaction("org_a", "prj_a", "txn_2", "agt_a", state="settled", party=("counterparty", "acct:maria")),
+    transaction_sql("org_a", "prj_a", "txn_1", "agt_a", state="settled", party=("counterparty", "acct:maria")),
+    transaction_sql("org_a", "prj_a", "txn_2", "agt_a", state="settled", party=("counterparty", "acct:maria")),
     ("INSERT INTO pii VALUES ('org_a', ?, ?, 'acct:maria', 't0')", (OLD_COMMITMENT.commitment, OLD_COMMITMENT.salt)),
     "INSERT INTO fundings VALUES ('fnd_1', 'org_a', 'prj_a', 'agt_a', 'sandbox', 'cus:ana', 100, 'USD', 'credited', "
     "NULL, 'opr_1', 't0', 't0')",
@@ -63,7 +63,7 @@ def test_sqlite_carries_clear_counterparties_into_the_vault(tmp_path: Path) -> N
     lite = sqlite_file(tmp_path / "fiduciary.db")
     migrate_sqlite(lite, SQLITE[:BEFORE])
     for statement in LEGACY:
-        _run_sqlite(lite, statement)
+        run_sqlite(lite, statement)
     migrate_sqlite(lite, SQLITE[BEFORE:])
 
     def select(sql: str) -> list[tuple[Any, ...]]:
@@ -82,7 +82,7 @@ def test_postgresql_carries_clear_counterparties_into_the_vault(pg_url: str) -> 
     with psycopg.connect(pg_url, autocommit=True) as conn:
         migrate_pg(conn, MIGRATIONS[:BEFORE])
         for statement in LEGACY:
-            _run_pg(conn, statement)
+            run_pg(conn, statement)
         migrate_pg(conn, MIGRATIONS[BEFORE:])
 
         def select(sql: str) -> list[tuple[Any, ...]]:

@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 
 from tests.pg import Cluster
-from tests.store.test_schema_pg import TYPES, migrate_pg, migrate_sqlite, sqlite_file
+from tests.store.schema_sql import TYPES, migrate_pg, migrate_sqlite, sqlite_file
 
 
 def _sqlite_schema(tmp_path: Path) -> sqlite3.Connection:
